@@ -1,0 +1,1 @@
+"""Subcommands of the ``htrmt`` command (one module each, discovered automatically)."""

@@ -1,0 +1,13 @@
+"""Limiting and local spectral laws, read like ``scipy.stats``.
+
+- ``marchenko_pastur``: ESD of ``WᵀW/N`` for i.i.d. entries (module of functions).
+- ``semicircle`` and ``quarter_circle``: Wigner eigenvalues, square-matrix singular values.
+- ``bbp``: spikes leaving the bulk, covariance and additive low-rank models.
+"""
+
+from . import _bbp as bbp
+from . import _marchenko_pastur as marchenko_pastur
+from ._semicircle import quarter_circle as quarter_circle
+from ._semicircle import semicircle as semicircle
+
+__all__ = ["bbp", "marchenko_pastur", "quarter_circle", "semicircle"]

@@ -1,0 +1,126 @@
+"""Empirical spectral densities: eigenvalues of the correlation matrix ``X = WᵀW/N``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._checks import as_float_array, check_choice, is_concrete
+
+__all__ = ["esd", "singular_values", "gram", "oriented"]
+
+NORMALIZATIONS = ("N", "none")
+
+
+def oriented(W: Array) -> Array:
+    """``W`` with its last two axes ordered so that ``N >= M`` (a wide matrix is transposed)."""
+    n, m = W.shape[-2:]
+    return jnp.swapaxes(W, -1, -2) if n < m else W
+
+
+def _gram(W: Array, normalization: str) -> Array:
+    W = oriented(W)
+    n = W.shape[-2]
+    X = jnp.swapaxes(W, -1, -2) @ W
+    if normalization == "N":
+        X = X / jnp.asarray(n, W.dtype)
+    return X
+
+
+@functools.partial(jax.jit, static_argnames=("normalization",))
+def _esd_jit(W: Array, normalization: str) -> Array:
+    return jnp.linalg.eigvalsh(_gram(W, normalization))
+
+
+def _validate(W: Any, name: str = "W") -> Array:
+    W = as_float_array(W, name)
+    if W.ndim < 2:
+        raise ValueError(f"{name} must have shape (..., N, M) with rank >= 2, got shape {W.shape}")
+    if W.size == 0:
+        raise ValueError(f"{name} is empty (shape {W.shape})")
+    if min(W.shape[-2:]) < 2:
+        raise ValueError(f"{name} must have at least 2 rows and 2 columns, got shape {W.shape}")
+    return W
+
+
+def _raise_nonfinite(W: Array, name: str) -> None:
+    arr = np.asarray(W)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} contains NaN or Inf ({int(bad.sum())} of {arr.size} entries; first at "
+            f"index {idx}: {arr[idx]!r})"
+        )
+    raise ValueError(
+        f"the eigenvalues of {name}ᵀ{name} overflowed {arr.dtype} (largest |entry| "
+        f"{np.max(np.abs(arr)):.3g}); use float64 (jax_enable_x64) or rescale {name}"
+    )
+
+
+def gram(W: Any, *, normalization: str = "N") -> Float[Array, "... m m"]:
+    """The correlation matrix ``X = WᵀW/N`` (``normalization="none"``: ``WᵀW``), N >= M.
+
+    Args:
+        W: array of shape ``(..., N, M)``; a wide matrix is transposed first.
+        normalization: ``"N"`` or ``"none"``.
+    """
+    check_choice(normalization, "normalization", NORMALIZATIONS)
+    return _gram(_validate(W), normalization)
+
+
+def esd(W: Any, *, normalization: str = "N") -> Float[Array, "... m"]:
+    """Eigenvalues of ``X = WᵀW/N`` in ascending order: the empirical spectral density.
+
+    Computed with ``eigvalsh`` of the smaller (M×M) Gram matrix, never an SVD with vectors.
+    Leading axes are a batch (one batched LAPACK call). A wide matrix (N < M) is transposed first,
+    so ``X`` is always ``min × min`` and ``N = max(rows, cols)``.
+
+    Args:
+        W: real array of shape ``(..., N, M)``.
+        normalization: ``"N"`` (default): eigenvalues of ``WᵀW/N``, the convention of random
+            matrix theory (MP edges ``σ²(1 ± 1/√Q)²``). ``"none"``: eigenvalues of ``WᵀW``, the
+            convention of the weightwatcher tool (norms and λ_max differ by the factor N;
+            power-law exponents do not).
+
+    Returns:
+        Array of shape ``(..., M)``, ascending, dtype of ``W``.
+
+    Raises:
+        TypeError: complex, integer or boolean ``W``.
+        ValueError: rank < 2, empty, fewer than 2 rows/columns, NaN/Inf entries, overflow.
+
+    Example:
+        >>> import jax, htrmt as ht
+        >>> lam = ht.esd(ht.ensembles.gaussian(jax.random.key(0), (400, 200)))
+        >>> lam.shape
+        (200,)
+
+    References:
+        Martin & Mahoney (2021), JMLR 22(165), Sec. 3.1.
+    """
+    check_choice(normalization, "normalization", NORMALIZATIONS)
+    W = _validate(W)
+    lam = _esd_jit(W, normalization)
+    if is_concrete(lam):
+        if not bool(jnp.all(jnp.isfinite(lam))):
+            _raise_nonfinite(W, "W")
+        return lam
+    return eqx.error_if(lam, ~jnp.all(jnp.isfinite(lam)), "W contains NaN or Inf")
+
+
+def singular_values(W: Any, *, normalization: str = "N") -> Float[Array, "... m"]:
+    """Singular values ``ν_i/√N`` of W (``"none"``: ``ν_i``), ascending, so that ``ν² = esd``.
+
+    Args:
+        W: real array of shape ``(..., N, M)``.
+        normalization: ``"N"`` or ``"none"``, as in :func:`esd`.
+    """
+    lam = esd(W, normalization=normalization)
+    return jnp.sqrt(jnp.maximum(lam, 0))

@@ -1,0 +1,33 @@
+"""Test configuration: float64 available, strict dtype promotion, fixed keys.
+
+The library never flips ``jax_enable_x64``; the tests turn it on so that both float32 and
+float64 paths can be exercised (float32 is then requested explicitly with ``dtype=``).
+"""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(20261125)
+
+
+@pytest.fixture
+def getkey():
+    """A function returning a fresh, deterministic key on each call."""
+    state = {"k": jax.random.key(12345)}
+
+    def _next():
+        state["k"], sub = jax.random.split(state["k"])
+        return sub
+
+    return _next
