@@ -6,7 +6,8 @@
   Baik–Ben Arous–Péché 2005 for β = 2).
 - ``model="low_rank"`` (additive, ``htrmt.ensembles.low_rank_signal``): ``W/√N = W_rand + S u vᵀ``
   with ``W_rand`` entries of variance ``σ²/N``. Threshold ``S > Q^(-1/4)``; outlier at
-  ``σ²(1 + S²)(1/Q + S²)/S²`` (Benaych-Georges & Nadakuditi 2012).
+  ``σ²(1 + S²)(1/Q + S²)/S²`` (Benaych-Georges & Nadakuditi 2012); Gaussian fluctuations of
+  variance ``(2/β)·σ⁴(1 − 1/(Q S⁴))(1 + 1/Q + 2S²)/N`` (derived in :func:`_low_rank_variance`).
 
 Below threshold the top eigenvalue sticks to ``λ+`` (with Tracy–Widom fluctuations).
 """
@@ -111,11 +112,35 @@ def fluctuation_std(
 
     Covariance model: ``√((2/β)/N)·σ²(1 + ℓ)·√(1 − 1/(Qℓ²))`` (Paul 2007; BBP 2005).
 
-    Low-rank model: ``√((2/β)/N)·σ²·√(1 − 1/(Q S⁴))·(S⁴ + (2 + 2/Q)S² + … )``, see
-    :func:`_low_rank_variance` for the exact expression used and its derivation.
+    Low-rank model: ``√((2/β)/N)·σ²·√((1 − 1/(Q S⁴))(1 + 1/Q + 2S²))``, see
+    :func:`_low_rank_variance` for the derivation.
 
-    Below or at the threshold the outlier does not exist and the edge fluctuates on the
-    Tracy–Widom scale ``N^(-2/3)`` instead; this function then raises ``ValueError``.
+    Both are leading-order (Gaussian noise, ``N → ∞`` at fixed ``Q = N/M``); the mean of the
+    outlier also carries an ``O(1/N)`` bias that is not included in :func:`location`.
+
+    Args:
+        strength: ``ℓ`` (covariance) or ``S`` (low rank), above :func:`threshold`.
+        N: rows (``N >= M``).
+        M: columns.
+        sigma: noise standard deviation.
+        model: ``"covariance"`` or ``"low_rank"``.
+        beta: 1 for real Gaussian noise, 2 for complex.
+
+    Returns:
+        The standard deviation of the top eigenvalue of ``WᵀW/N``, shape and dtype of ``strength``.
+
+    Raises:
+        ValueError: ``N < M``, ``beta`` not 1 or 2, an unknown ``model``, ``sigma <= 0``, or a
+            strength at or below the threshold. Below or at the threshold the outlier does not
+            exist and the edge fluctuates on the Tracy–Widom scale ``N^(-2/3)`` instead.
+
+    Example:
+        >>> round(float(fluctuation_std(2.0, 800, 400, model="low_rank")), 6)
+        0.151683
+
+    References:
+        Paul (2007), Stat. Sinica 17, 1617, Thm 3; Baik, Ben Arous & Péché (2005), Ann. Probab.
+        33, 1643; Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111, 120.
     """
     check_choice(model, "model", MODELS)
     n = check_int(N, "N", ge=2)
@@ -145,6 +170,37 @@ def fluctuation_std(
 def _low_rank_variance(S: Array, q: Array) -> Array:
     """Leading-order variance (in units of ``(2/β)σ⁴/N``) of the low-rank outlier.
 
-    Placeholder until derived; see the module docstring.
+    ``V(S, Q) = (1 − 1/(Q S⁴))·(1 + 1/Q + 2S²)``, i.e.
+    ``Var λ_max = (2/β)·σ⁴·(1 − 1/(Q S⁴))(1 + 1/Q + 2S²)/N + o(1/N)``.
+
+    Derivation (σ = 1, ``c = 1/Q``, ``X = W/√N = X₀ + S u vᵀ``): ``λ`` outside the spectrum of
+    ``X₀ᵀX₀`` is an eigenvalue of ``XᵀX`` iff (Schur complement of the rank-two perturbation of
+    the Hermitisation ``[[0, X], [Xᵀ, 0]]``)
+
+        ``S²·λ·A(λ)·B(λ) = |1 − S·C(λ)|²``,
+
+    with ``A = uᵀ(λ − X₀X₀ᵀ)⁻¹u``, ``B = vᵀ(λ − X₀ᵀX₀)⁻¹v`` and ``C = uᵀX₀(λ − X₀ᵀX₀)⁻¹v``.
+    For Gaussian ``X₀ = O₁ΣO₂ᵀ`` with independent Haar ``O₁``, ``O₂``, so ``O₁ᵀu`` and ``O₂ᵀv`` are
+    independent uniform unit vectors: ``A``, ``B``, ``C`` are uncorrelated, ``A → m₁``, ``B → m₂``
+    (Stieltjes transforms of the ``N×N`` and ``M×M`` limits), ``C → 0``, with fluctuations of
+    variance ``(2/β)/N·(−m₁' − m₁²)``, ``(2/β)/M·(−m₂' − m₂²)`` and, for ``Re C``,
+    ``(1/β)/N·(−λm₂' − m₂)`` (the trace parts fluctuate only at order ``1/N``). At the limit
+    ``λ₀ = (1 + S²)(c + S²)/S²``: ``m₁ = 1/(1 + S²)``, ``m₂ = 1/(c + S²)`` and
+    ``D(λ) = λm₁m₂`` has ``D(λ₀) = 1/S²``, ``D'(λ₀) = −1/(S⁴ − c)``. Linearising the secular
+    equation, ``λ̂ − λ₀ ≈ −[S²λ₀(m₂δA + m₁δB) + 2S·Re δC] / (S²D'(λ₀))``, whose variance
+    simplifies to ``(2/β)/N·(S⁴ − c)(1 + c + 2S²)/S⁴``.
+
+    Checks: it vanishes at the threshold ``S⁴ = c``; for ``S → ∞`` it is ``2S²`` (units of
+    ``2/N``), i.e. ``Var λ ≈ 4S²/N``, as ``λ ≈ (S + X₀[u, v])²`` with ``X₀[u, v] ~ N(0, 1/N)``;
+    for ``Q → ∞`` it is ``1 + 2S²``, as ``λ ≈ ‖X₀v‖² + 2S·uᵀX₀v + S²`` with ``‖X₀v‖² ~ χ²_N/N``
+    independent of ``uᵀX₀v``.
+    Simulated (real noise, Q = 2, 1000 trials, dense eigensolver): sample std over this value
+    was within about two standard errors of 1 at N = 800 and N = 1600 for S in [1, 2.5].
+
+    References:
+        Secular equation: Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111, 120,
+        (the determinant condition). Method (Gaussian fluctuations of resolvent quadratic forms under a finite-rank
+        deformation): Benaych-Georges, Guionnet & Maida (2011), Electron. J. Probab. 16, 1621.
     """
-    raise NotImplementedError
+    S2 = S * S
+    return (1.0 - 1.0 / (q * S2 * S2)) * (1.0 + 1.0 / q + 2.0 * S2)

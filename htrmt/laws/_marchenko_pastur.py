@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -27,12 +28,15 @@ def _check(Q: Any, sigma: Any) -> None:
     check_scalar(sigma, "sigma", gt=0.0)
 
 
-def _prep(x: Any, Q: Any, sigma: Any):
+def _args(x: Any, Q: Any, sigma: Any):
     _check(Q, sigma)
     x = as_x(x)
-    dt = x.dtype
-    y = 1.0 / param(Q, dt)
-    s2 = param(sigma, dt) ** 2
+    return x, param(Q, x.dtype), param(sigma, x.dtype)
+
+
+def _prep(x, Q, sigma):
+    y = 1.0 / Q
+    s2 = sigma**2
     a = (1.0 - jnp.sqrt(y)) ** 2
     b = (1.0 + jnp.sqrt(y)) ** 2
     return x / s2, y, s2, a, b
@@ -61,6 +65,11 @@ def pdf(x: Any, Q: Any, sigma: Any = 1.0) -> Float[Array, "..."]:
         Q: aspect ratio ``N/M >= 1``.
         sigma: entry standard deviation.
     """
+    return _pdf(*_args(x, Q, sigma))
+
+
+@jax.jit
+def _pdf(x, Q, sigma):
     t, y, s2, a, b = _prep(x, Q, sigma)
     inside = (t > a) & (t < b)
     ts = jnp.where(inside, t, 1.0)
@@ -70,6 +79,11 @@ def pdf(x: Any, Q: Any, sigma: Any = 1.0) -> Float[Array, "..."]:
 
 def logpdf(x: Any, Q: Any, sigma: Any = 1.0) -> Float[Array, "..."]:
     """Log of :func:`pdf` (``-inf`` outside the support)."""
+    return _logpdf(*_args(x, Q, sigma))
+
+
+@jax.jit
+def _logpdf(x, Q, sigma):
     t, y, s2, a, b = _prep(x, Q, sigma)
     inside = (t > a) & (t < b)
     ts = jnp.where(inside, t, 1.0)
@@ -105,6 +119,11 @@ def cdf(x: Any, Q: Any, sigma: Any = 1.0) -> Float[Array, "..."]:
     on ``[a, b] = [(1 − √y)², (1 + √y)²]`` (the antiderivative of the density, checked by
     differentiation and against numerical integration in the tests).
     """
+    return _cdf(*_args(x, Q, sigma))
+
+
+@jax.jit
+def _cdf(x, Q, sigma):
     t, y, _, a, b = _prep(x, Q, sigma)
     return _cdf_t(t, y, a, b)
 
@@ -118,9 +137,13 @@ def ppf(p: Any, Q: Any, sigma: Any = 1.0) -> Float[Array, "..."]:
     """Quantile function (inverse CDF) by vectorised bisection on ``[λ−, λ+]`` to full precision."""
     _check(Q, sigma)
     p = check_p(p)
-    dt = p.dtype
-    y = 1.0 / param(Q, dt)
-    s2 = param(sigma, dt) ** 2
+    return _ppf(p, param(Q, p.dtype), param(sigma, p.dtype))
+
+
+@jax.jit
+def _ppf(p, Q, sigma):
+    y = 1.0 / Q
+    s2 = sigma**2
     a = (1.0 - jnp.sqrt(y)) ** 2
     b = (1.0 + jnp.sqrt(y)) ** 2
     t = bisect_ppf(lambda tt: _cdf_t(tt, y, a, b), p, a, b)

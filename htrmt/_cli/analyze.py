@@ -1,0 +1,92 @@
+"""``htrmt analyze``: HT-SR analysis of a model's weight matrices, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_HTML = "htrmt_report.html"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "analyze",
+        help="analyze the weight matrices of a model (alpha, alpha_hat, norms, MP fit, phase)",
+        description=(
+            "Heavy-Tailed Self-Regularization analysis of every weight matrix of a model file "
+            "(.npz, .safetensors, or a PyTorch .pt/.pth state dict). Without PATH, the embedded "
+            f"default model (a small CNN trained on scikit-learn's digits) is analysed and an HTML "
+            f"report is written to {DEFAULT_HTML} unless --html/--no-html say otherwise."
+        ),
+    )
+    p.add_argument("path", nargs="?", metavar="PATH", help="weight file (default: embedded model)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="what is printed (default: table)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the table/csv/json here instead of stdout")
+    p.add_argument("--plots", metavar="DIR", help="write overview.png and one PNG per layer here")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("--no-html", action="store_true", help="no HTML report for the default model")
+    p.add_argument("--normalization", choices=("N", "none"), default="N",
+                   help="eigenvalues of W^T W / N (default) or of W^T W (weightwatcher's)")
+    p.add_argument("--peer-conventions", action="store_true",
+                   help="reproduce weightwatcher's conventions (W^T W, its xmin rule, its spike margin)")
+    p.add_argument("--conv", choices=("slices", "flatten"), default="slices",
+                   help="conv kernels as k*k slices of out x in (default) or one flattened matrix")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="bootstrap resamples for an error bar on alpha (default 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    p.add_argument("--no-fingers", action="store_true", help="skip the fingers test")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--x64", action="store_true", help="compute in float64")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..networks import analyze, default_model
+
+    if args.bootstrap < 0:
+        raise ValueError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    model = args.path if args.path is not None else default_model()
+    key = None
+    if args.bootstrap:
+        import jax
+
+        key = jax.random.key(args.seed)
+    rep = analyze(
+        model,
+        normalization=args.normalization,
+        peer_conventions=args.peer_conventions,
+        conv=args.conv,
+        bootstrap=args.bootstrap,
+        key=key,
+        fingers=not args.no_fingers,
+        progress=not args.no_progress,
+    )
+    if args.format == "table":
+        text = rep.table() + "\n"
+    elif args.format == "csv":
+        text = rep.to_csv()
+    else:
+        text = rep.to_json() + "\n"
+    if args.output:
+        from ..networks._report import write_atomic
+
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    html_path = args.html
+    if html_path is None and args.path is None and not args.no_html:
+        html_path = DEFAULT_HTML
+    if args.plots:
+        from ..plotting import save_plots
+
+        paths = save_plots(rep, args.plots)
+        print(f"wrote {len(paths)} figures to {args.plots}", file=sys.stderr)
+    if html_path:
+        from ..plotting import html_report
+
+        name = args.path or "embedded default model (DigitsCNN on digits)"
+        html_report(rep, html_path, title=f"htrmt analysis: {name}", progress=not args.no_progress)
+        print(f"wrote HTML report {html_path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,449 @@
+"""``htrmt.analyze``: Heavy-Tailed Self-Regularization analysis of every weight matrix of a model."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._extract import CONV_MODES, Extraction, LayerWeights, extract
+from ._fingers import fingers_test
+from ._report import AnalysisReport, LayerResult, Summary
+
+__all__ = ["analyze", "analyze_layer", "layer_esd", "PEER_CONVENTIONS", "MIN_EVALS"]
+
+#: smallest ESD that gets a power-law fit (weightwatcher's ``min_evals`` default is also 8)
+MIN_EVALS = 8
+
+#: what ``peer_conventions=True`` changes (documented in docs/analyze.md)
+PEER_CONVENTIONS = {
+    "normalization": "none",  # eigenvalues of WᵀW, not WᵀW/N
+    "xmin_rule": "weightwatcher",  # every eigenvalue > 1e-5 is a candidate xmin, smallest KS D
+    "mp_margin": "weightwatcher",  # spikes above λ+ + √(TW scale), not λ+ + c·(TW scale)
+    "conv2d_scale": "sqrt(k*k/2)",  # conv2d slices multiplied by sqrt(kernel size / 2)
+}
+
+#: weightwatcher drops eigenvalues at or below this before its power-law fit
+PEER_EVALS_THRESH = 1e-5
+
+
+def _nan() -> float:
+    return float("nan")
+
+
+def layer_esd(layer: LayerWeights, *, normalization: str = "N", conv_scale: float = 1.0) -> np.ndarray:
+    """Eigenvalues (ascending, float64 NumPy) of a layer: the pooled ESDs of its slices.
+
+    The Gram matrices are formed and diagonalised by :func:`htrmt.esd` (``eigvalsh`` of the
+    M×M Gram matrix) in the dtype of the weights, all slices in one batched call.
+    """
+    import jax.numpy as jnp
+
+    from ..spectra import esd
+
+    mats = layer.matrices
+    if conv_scale != 1.0:
+        mats = mats * np.asarray(conv_scale, dtype=mats.dtype)
+    if min(mats.shape[-2:]) < 2:  # a vector per slice: its one eigenvalue is |w|²(/N)
+        sq = np.sum(np.asarray(mats, np.float64) ** 2, axis=(-2, -1))
+        n = max(mats.shape[-2:])
+        return np.sort(sq / n if normalization == "N" else sq)
+    lam = esd(jnp.asarray(mats), normalization=normalization)
+    return np.sort(np.asarray(lam, dtype=np.float64).ravel())
+
+
+# ---------------------------------------------------------------------------------------------
+# adapters to the fitters, metrics and phase classifier (imported lazily: they are optional
+# until their modules exist)
+
+
+def _powerlaw(evals: np.ndarray, *, peer: bool, min_tail: int = 10, xmax: Any = None):
+    """Power-law fit of an ESD tail through :func:`htrmt.fit.powerlaw` (raises ValueError on failure).
+
+    htrmt: two-sided KS distance, tails of at least ``min_tail`` points.
+    Peer (weightwatcher 0.7 ``WWFit``): eigenvalues <= 1e-5 dropped, every remaining value but
+    the largest is a candidate xmin (tails of >= 2 points), KS against the ECDF's left limit.
+    """
+    from ..fit import powerlaw
+
+    if peer:
+        x = evals[evals > PEER_EVALS_THRESH]
+        return powerlaw(x, xmax=xmax, ks="powerlaw", min_tail=2)
+    return powerlaw(evals, xmax=xmax, ks="two_sided", min_tail=min_tail)
+
+
+def _mp(evals: np.ndarray, Q: float, *, peer: bool):
+    from ..fit import marchenko_pastur
+
+    return marchenko_pastur(evals, Q, margin="weightwatcher" if peer else "tw")
+
+
+def _classify(evals: np.ndarray, Q: float):
+    from .. import phases
+
+    return phases.classify(evals, Q)
+
+
+def _status_ok(res: Any) -> bool:
+    st = getattr(res, "status", "ok")
+    if isinstance(st, str):
+        return st == "ok"
+    return int(np.asarray(st)) == 0
+
+
+def _matrix_entropy(evals: np.ndarray) -> float:
+    from .. import metrics
+
+    return float(metrics.entropy(evals))
+
+
+def _metrics(evals: np.ndarray, alpha: float, lambda_plus: float) -> dict[str, float]:
+    """Norms, ranks and entropy of one ESD through :mod:`htrmt.metrics`."""
+    from .. import metrics as m
+
+    out: dict[str, float] = {}
+    lam_max = float(evals[-1])
+    out["log_norm"] = float(m.log_norm(evals))
+    out["log_spectral_norm"] = float(m.log_spectral_norm(evals))
+    out["stable_rank"] = float(m.stable_rank(evals))
+    out["entropy"] = float(m.entropy(evals))
+    out["log_alpha_norm"] = float(m.log_alpha_norm(evals, alpha)) if math.isfinite(alpha) else _nan()
+    out["alpha_weighted"] = (
+        float(m.alpha_weighted(alpha, lam_max)) if math.isfinite(alpha) else _nan()
+    )
+    out["mp_softrank"] = (
+        float(m.mp_softrank(evals, lambda_plus)) if math.isfinite(lambda_plus) else _nan()
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def analyze_layer(
+    layer: LayerWeights,
+    *,
+    normalization: str = "N",
+    peer_conventions: bool = False,
+    fingers: bool = True,
+    fingers_level: float = 0.01,
+    max_fingers: int = 3,
+    bootstrap: int = 0,
+    key: Any = None,
+    min_evals: int = MIN_EVALS,
+    min_tail: int = 10,
+) -> tuple[LayerResult, np.ndarray, dict[str, Any]]:
+    """Analyse one extracted layer: ESD, power-law fit, MP fit, metrics, phase, fingers.
+
+    Returns ``(row, evals, {"pl": fit or None, "mp": fit or None, "phase": verdict or None})``.
+    A layer that cannot be fitted gets a status and NaNs; it never raises for that reason.
+    """
+    out_dim, in_dim = layer.shape
+    N, M = max(out_dim, in_dim), min(out_dim, in_dim)
+    Q = N / M
+    S = layer.num_slices
+    conv_scale = 1.0
+    if peer_conventions and layer.kind == "conv2d" and S > 1:
+        conv_scale = math.sqrt(S / 2.0)
+    evals = layer_esd(layer, normalization=normalization, conv_scale=conv_scale)
+    # the evals the phase classifier and MP fitter see are always those of WᵀW/N
+    evals_n = evals / N if normalization == "none" else evals
+    warn: list[str] = []
+    status = "ok"
+    row: dict[str, Any] = dict(
+        name=layer.name,
+        kind=layer.kind,
+        N=N,
+        M=M,
+        Q=Q,
+        num_slices=S,
+        num_evals=int(evals.size),
+        lambda_max=float(evals[-1]),
+        alpha=_nan(),
+        alpha_weighted=_nan(),
+        xmin=_nan(),
+        xmax=_nan(),
+        D=_nan(),
+        sigma=_nan(),
+        num_pl_spikes=0,
+        alpha_err=_nan(),
+        log_norm=_nan(),
+        log_spectral_norm=_nan(),
+        log_alpha_norm=_nan(),
+        stable_rank=_nan(),
+        mp_softrank=_nan(),
+        num_spikes=0,
+        sigma_mp=_nan(),
+        D_mp=_nan(),
+        entropy=_nan(),
+        phase="",
+        num_fingers=0,
+        fingers_pvalue=_nan(),
+        alpha_no_fingers=_nan(),
+        status="ok",
+        warning="",
+    )
+    fits: dict[str, Any] = {"pl": None, "mp": None, "phase": None}
+    if evals[-1] <= 0:
+        row.update(status="zero-matrix", warning="all eigenvalues are zero")
+        return LayerResult(**row), evals, fits
+    if evals.size < min_evals or M < 2:
+        row.update(
+            status="too-small",
+            warning=f"{evals.size} eigenvalues (< {min_evals}): no fit",
+        )
+        _fill_metrics(row, evals, _nan(), _nan(), warn)
+        row["warning"] = "; ".join([row["warning"], *warn]).strip("; ")
+        return LayerResult(**row), evals, fits
+
+    # power law
+    pl = None
+    try:
+        pl = _powerlaw(evals, peer=peer_conventions, min_tail=min_tail)
+    except ImportError:
+        raise
+    except (ValueError, FloatingPointError) as err:
+        status = "fit-failed"
+        warn.append(f"power-law fit: {err}")
+    if pl is not None:
+        fits["pl"] = pl
+        if not _status_ok(pl):
+            status = "fit-failed"
+            warn.append(f"power-law fit status {getattr(pl, 'status', '?')!r}")
+        alpha = float(pl.alpha)
+        row.update(
+            alpha=alpha,
+            xmin=float(pl.xmin),
+            xmax=float(pl.xmax) if getattr(pl, "xmax", None) is not None else float(evals[-1]),
+            D=float(pl.D),
+            sigma=float(pl.sigma),
+            num_pl_spikes=int(getattr(pl, "num_tail", int(np.sum(evals >= pl.xmin)))),
+        )
+        if status == "ok" and alpha > 6.0:
+            warn.append("alpha > 6: the tail is not heavy; alpha carries little information")
+        if status == "ok" and alpha < 2.0:
+            warn.append("alpha < 2: very heavy tail (possible over-training)")
+
+    # Marchenko-Pastur bulk
+    lambda_plus = _nan()
+    try:
+        mp = _mp(evals_n, Q, peer=peer_conventions)
+        fits["mp"] = mp
+        scale = N if normalization == "none" else 1.0
+        lambda_plus = float(mp.lambda_plus) * scale
+        row.update(
+            num_spikes=int(mp.num_spikes),
+            sigma_mp=float(mp.sigma) * math.sqrt(scale),
+            D_mp=float(getattr(mp, "D_bulk", _nan())),
+        )
+        if getattr(mp, "status", "ok") != "ok":
+            warn.append(f"MP fit status {mp.status!r}")
+    except ValueError as err:
+        warn.append(f"MP fit: {err}")
+
+    _fill_metrics(row, evals, row["alpha"] if status == "ok" else _nan(), lambda_plus, warn)
+
+    # phase
+    try:
+        verdict = _classify(evals_n, Q)
+        fits["phase"] = verdict
+        row["phase"] = str(verdict.phase)
+    except ValueError as err:
+        warn.append(f"phase: {err}")
+
+    # fingers
+    if fingers and pl is not None and status == "ok" and pl.xmin > 0:
+        ft = fingers_test(evals, float(pl.xmin), max_fingers=max_fingers, level=fingers_level)
+        row["fingers_pvalue"] = ft.pvalue
+        if ft.num_fingers:
+            row["num_fingers"] = ft.num_fingers
+            try:
+                pl2 = _powerlaw(evals[: -ft.num_fingers], peer=peer_conventions, min_tail=min_tail)
+                row["alpha_no_fingers"] = float(pl2.alpha)
+            except ValueError:
+                pass
+            warn.append(
+                f"{ft.num_fingers} finger(s): top eigenvalues are outliers of the power-law "
+                f"tail (p = {ft.pvalue:.2g}); alpha without them = {row['alpha_no_fingers']:.3f}"
+            )
+
+    # bootstrap error bar
+    if bootstrap and status == "ok":
+        row["alpha_err"] = _bootstrap_alpha(evals, bootstrap, key, peer_conventions, min_tail)
+
+    row["status"] = status
+    row["warning"] = "; ".join(warn)
+    return LayerResult(**row), evals, fits
+
+
+def _fill_metrics(row, evals, alpha, lambda_plus, warn) -> None:
+    try:
+        row.update(_metrics(evals, alpha, lambda_plus))
+    except ImportError:
+        raise
+    except (ValueError, FloatingPointError) as err:
+        warn.append(f"metrics: {err}")
+
+
+def _bootstrap_alpha(evals: np.ndarray, B: int, key: Any, peer: bool, min_tail: int) -> float:
+    """Standard deviation of alpha over ``B`` resamples of the ESD (xmin re-chosen each time)."""
+    import jax
+
+    idx = np.asarray(jax.random.randint(key, (B, evals.size), 0, evals.size))
+    alphas = []
+    for b in range(B):
+        try:
+            f = _powerlaw(np.sort(evals[idx[b]]), peer=peer, min_tail=min_tail)
+        except ValueError:
+            continue
+        if _status_ok(f) and math.isfinite(float(f.alpha)):
+            alphas.append(float(f.alpha))
+    return float(np.std(alphas, ddof=1)) if len(alphas) >= 2 else _nan()
+
+
+def analyze(
+    model_or_path: Any,
+    *,
+    normalization: str = "N",
+    peer_conventions: bool = False,
+    conv: str = "slices",
+    layers: Callable[[str], bool] | list[str] | None = None,
+    min_evals: int = MIN_EVALS,
+    min_tail: int = 10,
+    fingers: bool = True,
+    fingers_level: float = 0.01,
+    max_fingers: int = 3,
+    bootstrap: int = 0,
+    key: Any = None,
+    progress: bool = False,
+) -> AnalysisReport:
+    """Analyse every weight matrix of a model with Heavy-Tailed Self-Regularization.
+
+    For each matrix: the ESD (eigenvalues of ``WᵀW/N``; conv kernels pooled over their spatial
+    slices), a power-law fit of its tail (α, xmin, D, σ), a Marchenko–Pastur bulk fit (σ_MP,
+    λ+, spikes), the norms and ranks of the HT-SR papers, the 5+1 phase, and a test for
+    "fingers" (a few outlying eigenvalues that dominate the tail fit).
+
+    Args:
+        model_or_path: anything :func:`htrmt.networks.extract` reads: an equinox Module or pytree
+            of them, a flax ``nnx.Module`` or linen variables, a ``torch.nn.Module`` or state dict,
+            a dict of arrays, or a path to a ``.npz``, ``.safetensors`` or ``.pt`` file.
+        normalization: ``"N"`` (default, eigenvalues of ``WᵀW/N``, where the MP law lives) or
+            ``"none"`` (``WᵀW``, weightwatcher's; changes norms and ``lambda_max``, not α).
+        peer_conventions: reproduce weightwatcher 0.7: ``normalization="none"``, its xmin rule
+            (every eigenvalue above 1e-5 is a candidate, smallest KS distance), its MP spike margin
+            ``√(TW scale)``, conv2d slices scaled by ``√(k·k/2)``. Overrides ``normalization``.
+        conv: ``"slices"`` (default; each spatial position an ``out × in`` matrix, pooled into
+            one ESD per layer) or ``"flatten"`` (one ``out × in·k·k`` matrix).
+        layers: keep only these layer names (a list) or those for which the callable is true.
+        min_evals: smallest ESD that gets a fit; smaller layers get ``status="too-small"``.
+        min_tail: smallest power-law tail (points >= xmin) a fit may choose (the peer: 2).
+        fingers: run the fingers test on each fitted tail.
+        fingers_level: false-alarm rate of that test on a pure power-law tail.
+        max_fingers: most fingers tested for.
+        bootstrap: number of bootstrap resamples of each ESD for an error bar on α (``alpha_err``);
+            0 (default) skips it. Needs ``key``.
+        key: ``jax.random`` key for the bootstrap.
+        progress: show a progress bar (tqdm) over the layers.
+
+    Returns:
+        An :class:`AnalysisReport`: ``.layers`` (one row per matrix), ``.summary``, ``.skipped``,
+        ``to_pandas()``, ``to_csv()``, ``to_json()``, ``table()``.
+
+    Raises:
+        FileNotFoundError: a path that does not exist.
+        ValueError: a file that is not a model, a model without 2-D weights, a layer with NaN or
+            Inf weights (named), a bad option.
+        TypeError: an object this function cannot read.
+
+    Example:
+        >>> import jax, equinox as eqx, htrmt as ht
+        >>> mlp = eqx.nn.MLP(64, 10, 128, 2, key=jax.random.key(0))
+        >>> rep = ht.analyze(mlp)
+        >>> [r.name for r in rep.layers]
+        ['layers.0.weight', 'layers.1.weight', 'layers.2.weight']
+
+    References:
+        Martin & Mahoney (2021), JMLR 22(165); Martin, Peng & Mahoney (2021), Nat. Commun. 12,
+        4122 (α̂ and the norm metrics).
+    """
+    if normalization not in ("N", "none"):
+        raise ValueError(f"normalization must be 'N' or 'none', got normalization={normalization!r}")
+    if conv not in CONV_MODES:
+        raise ValueError(f"conv must be one of {list(CONV_MODES)}, got conv={conv!r}")
+    if isinstance(min_evals, bool) or not isinstance(min_evals, int) or min_evals < 2:
+        raise ValueError(f"min_evals must be an int >= 2, got min_evals={min_evals!r}")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise ValueError(f"bootstrap must be an int >= 0, got bootstrap={bootstrap!r}")
+    if isinstance(min_tail, bool) or not isinstance(min_tail, int) or min_tail < 2:
+        raise ValueError(f"min_tail must be an int >= 2, got min_tail={min_tail!r}")
+    if bootstrap and key is None:
+        raise ValueError("bootstrap > 0 needs a jax.random key: analyze(..., bootstrap=B, key=key)")
+    if peer_conventions:
+        normalization = "none"
+
+    ext = model_or_path if isinstance(model_or_path, Extraction) else extract(model_or_path, conv=conv)
+    todo = list(ext.layers)
+    if layers is not None:
+        keep = layers if callable(layers) else (lambda n, s=set(layers): n in s)
+        todo = [lw for lw in todo if keep(lw.name)]
+        if not todo:
+            raise ValueError(f"layers={layers!r} selects none of {ext.names()}")
+    for lw in todo:
+        if not np.all(np.isfinite(lw.matrices)):
+            bad = int(np.sum(~np.isfinite(lw.matrices)))
+            raise ValueError(
+                f"layer {lw.name!r} (shape {lw.source_shape}) has {bad} NaN or Inf weights"
+            )
+    keys = [None] * len(todo)
+    if bootstrap:
+        import jax
+
+        keys = list(jax.random.split(key, len(todo)))
+
+    it: Any = todo
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(todo, desc="analyze", unit="layer", leave=False)
+        it = bar
+    rows: list[LayerResult] = []
+    esds: dict[str, np.ndarray] = {}
+    fits: dict[str, dict[str, Any]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for lw, k in zip(it, keys):
+            if bar is not None:
+                bar.set_postfix_str(lw.name[-40:])
+            row, ev, ft = analyze_layer(
+                lw,
+                normalization=normalization,
+                peer_conventions=peer_conventions,
+                fingers=fingers,
+                fingers_level=fingers_level,
+                max_fingers=max_fingers,
+                bootstrap=bootstrap,
+                key=k,
+                min_evals=min_evals,
+                min_tail=min_tail,
+            )
+            rows.append(row)
+            esds[lw.name] = ev
+            fits[lw.name] = ft
+    if bar is not None:
+        bar.close()
+    layers_t = tuple(rows)
+    return AnalysisReport(
+        layers=layers_t,
+        summary=Summary.from_layers(layers_t),
+        skipped=ext.skipped,
+        framework=ext.framework,
+        normalization=normalization,
+        conventions="weightwatcher" if peer_conventions else "htrmt",
+        esds=esds,
+        fits=fits,
+    )

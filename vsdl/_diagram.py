@@ -1,0 +1,279 @@
+"""Load–temperature phase diagrams: theory classification and Monte Carlo over a grid."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from htrmt._checks import check_int, check_key
+
+from . import _simulation as _sim
+from . import _theory as _th
+
+__all__ = ["PHASES", "PhaseDiagram", "phase_diagram", "simulate_diagram", "row_trial"]
+
+PHASES = ("poor", "good", "perfect", "coexistence", "spin_glass")
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseDiagram:
+    """The (α, τ) plane of one model and theory.
+
+    Attributes:
+        alpha: loads, shape ``(na,)``; tau: temperatures, shape ``(nt,)``.
+        model, theory: as passed. good_error: the ε below which learning counts as good.
+        epsilon: equilibrium generalization error, shape ``(nt, na)``.
+        phase: index into :data:`PHASES` at each point, shape ``(nt, na)``:
+            ``poor`` (ε >= good_error), ``good`` (0 < ε < good_error), ``perfect`` (ε = 0, no
+            other state), ``coexistence`` (perfect in equilibrium, a poor state metastable),
+            ``spin_glass`` (perfect in equilibrium, the metastable state has negative entropy:
+            discrete weights cannot have it, the replica-symmetric state is frozen — a spin glass).
+        num_stable: number of local maxima of the free entropy, shape ``(nt, na)``.
+        lines: transition lines, name → ``(tau_values, alpha_values)``: for Ising weights
+            ``"transition"`` (first order, α_c(τ)), ``"spinodal"`` (end of the metastable poor
+            state) and ``"quenched_tau0"`` (the quenched transition at τ = 0, one point); for
+            spherical weights ``"crossover"`` (where ε = good_error). Lines are sampled on a finer
+            τ grid than the diagram's.
+        simulation: a :class:`vsdl.simulation.MonteCarloResult` on the same grid, or None.
+    """
+
+    alpha: np.ndarray
+    tau: np.ndarray
+    model: str
+    theory: str
+    good_error: float
+    epsilon: np.ndarray
+    phase: np.ndarray
+    num_stable: np.ndarray
+    lines: dict
+    simulation: Any = None
+
+    def phase_names(self) -> np.ndarray:
+        """The phase of each point as strings, shape ``(nt, na)``."""
+        return np.asarray(PHASES, dtype=object)[self.phase]
+
+
+def _entropy(model: str, theory: str, eps, f, alpha, tau):
+    """Entropy ``f + β e`` of a state (its energy per weight ``e = −∂f/∂β``)."""
+    if theory == "quenched" or np.all(tau == 0):
+        return f  # at τ = 0 the free entropy is the entropy of the version space
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if theory == "high_temperature":
+            return f + (alpha / tau) * eps  # f = s − (α/τ) ε
+        beta = 1.0 / tau
+        c = -np.expm1(-beta)
+        e = alpha * np.exp(-beta) * eps / (1.0 - c * eps)
+        return np.where(tau > 0, f + beta * e, f)
+
+
+def _classify(b: _th.Branches, model: str, theory: str, A, T, good_error: float) -> np.ndarray:
+    eps_g = b.global_epsilon
+    phase = np.where(eps_g >= good_error, 0, 1)
+    perfect = eps_g == 0
+    interior = b.valid & b.stable & (b.epsilon > 0)
+    meta = interior.any(-1) & perfect
+    s = _entropy(model, theory, b.epsilon, b.free_entropy, A[..., None], T[..., None])
+    glass = (interior & (s < 0)).any(-1) & perfect & (model == "ising")
+    phase = np.where(perfect, 2, phase)
+    phase = np.where(meta, 3, phase)
+    phase = np.where(glass, 4, phase)
+    return phase
+
+
+def _crossover(alpha_grid, taus, model, theory, good_error):
+    """α where ε(α, τ) = good_error, by bisection in log α (NaN where out of the α range)."""
+    lo = np.full(taus.shape, math.log(alpha_grid.min()))
+    hi = np.full(taus.shape, math.log(alpha_grid.max()))
+    elo = _th.generalization_error(np.exp(lo), taus, model=model, theory=theory)
+    ehi = _th.generalization_error(np.exp(hi), taus, model=model, theory=theory)
+    ok = (elo > good_error) & (ehi < good_error)
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        em = _th.generalization_error(np.exp(mid), taus, model=model, theory=theory)
+        above = em > good_error
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return np.where(ok, np.exp(0.5 * (lo + hi)), np.nan)
+
+
+def phase_diagram(
+    alpha: Any,
+    tau: Any,
+    *,
+    model: str = "ising",
+    theory: str = "annealed",
+    good_error: float = 0.2,
+    simulation: Any = None,
+) -> PhaseDiagram:
+    """Classify every (α, τ) of a grid by the theory's saddle points and draw its lines.
+
+    Args:
+        alpha: 1-D loads (> 0).
+        tau: 1-D temperatures (>= 0). The quenched theory of Ising weights needs ``tau == 0``.
+        model: ``'ising'`` or ``'spherical'``.
+        theory: ``'annealed'``, ``'high_temperature'`` or ``'quenched'``.
+        good_error: the ε separating poor from good generalization (a convention; 0 < it < 1/2).
+        simulation: an optional :class:`vsdl.simulation.MonteCarloResult` on the same grid
+            (shape ``(nt, na)``), kept with the diagram for plotting.
+
+    Returns:
+        A :class:`PhaseDiagram`.
+
+    Raises:
+        ValueError: bad loads, temperatures, names or ``good_error``; a simulation on another grid.
+
+    Example:
+        >>> d = phase_diagram([0.5, 1.0, 1.6], [0.0, 0.5], model="ising", theory="annealed")
+        >>> d.phase_names()[0].tolist()
+        ['poor', 'poor', 'coexistence']
+    """
+    a = np.asarray(alpha, np.float64)
+    t = np.asarray(tau, np.float64)
+    if a.ndim != 1 or t.ndim != 1 or a.size == 0 or t.size == 0:
+        raise ValueError(
+            f"alpha and tau must be non-empty 1-D grids, got shapes {a.shape} and {t.shape}"
+        )
+    if not (isinstance(good_error, (int, float)) and 0 < good_error < 0.5):
+        raise ValueError(f"good_error must be a float in (0, 0.5), got good_error={good_error!r}")
+    A, T = np.meshgrid(a, t)  # (nt, na)
+    b = _th.branches(A, T, model=model, theory=theory)
+    eps = b.global_epsilon
+    if model == "spherical" and theory == "high_temperature":
+        eps = _th.generalization_error(A, T, model=model, theory=theory)
+    phase = _classify(b, model, theory, A, T, good_error)
+    lines: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    tfine = np.linspace(t.min(), t.max(), 61) if t.size > 1 else t
+    if model == "ising":
+        tl = tfine if theory != "quenched" else np.zeros(1)
+        if theory == "high_temperature":
+            cl = _th.critical_load(model=model, theory=theory)
+            lines["transition"] = (tfine, float(cl.alpha_c) * tfine)
+            lines["spinodal"] = (tfine, float(cl.alpha_spinodal) * tfine)
+        else:
+            cl = _th.critical_load(model=model, theory=theory, tau=tl)
+            lines["transition"] = (tl, cl.alpha_c)
+            lines["spinodal"] = (tl, cl.alpha_spinodal)
+        if theory != "quenched":
+            q = _th.critical_load(model=model, theory="quenched")
+            lines["quenched_tau0"] = (np.zeros(1), np.atleast_1d(q.alpha_c))
+    else:
+        tc = tfine if (theory != "quenched" or t.size < 8) else np.linspace(t.min(), t.max(), 16)
+        lines["crossover"] = (tc, _crossover(a, tc, model, theory, good_error))
+    if simulation is not None and np.shape(simulation.epsilon) != A.shape:
+        raise ValueError(
+            f"simulation has shape {np.shape(simulation.epsilon)}, the grid is {A.shape} (nt, na)"
+        )
+    return PhaseDiagram(a, t, model, theory, float(good_error), eps, phase, b.num_stable, lines, simulation)
+
+
+# ----------------------------------------------------------------------------- Monte Carlo grid
+
+
+def row_trial(
+    key,
+    *,
+    tau,
+    alphas: tuple,
+    n: int,
+    p_max: int,
+    model: str,
+    sweeps: int,
+    burn_in: int,
+) -> dict:
+    """One replica of a row of the diagram (fixed τ, every α vmapped): an htrmt.sweep trial."""
+    dtype = tau.dtype if hasattr(tau, "dtype") else jnp.result_type(float)
+    a = jnp.asarray(alphas, dtype)
+    keys = jax.random.split(key, len(alphas))
+    one = functools.partial(
+        _sim._chain, n=n, p_max=p_max, model=model, sweeps=sweeps, burn_in=burn_in, dtype=dtype
+    )
+    return jax.vmap(one, in_axes=(0, 0, None))(keys, a, tau)
+
+
+def simulate_diagram(
+    key: Any,
+    alpha: Any,
+    tau: Any,
+    *,
+    n: int,
+    model: str = "ising",
+    replicas: int = 8,
+    sweeps: int = 1000,
+    burn_in: int | None = None,
+    out: Any = None,
+    devices: Any = None,
+    progress: bool = False,
+) -> _sim.MonteCarloResult:
+    """Monte Carlo Gibbs learning on an (α, τ) grid, resumable through :func:`htrmt.sweep.run`.
+
+    Each τ is one sweep point (resumable unit); its replicas are the sweep's trials (vmapped and
+    sharded over ``devices``) and its loads are vmapped inside the trial. Without ``out`` the whole
+    grid runs as one vmapped program (:func:`vsdl.simulation.gibbs_learning`).
+
+    Args:
+        key: a ``jax.random`` key.
+        alpha, tau: 1-D grids.
+        n: number of weights (>= 8).
+        model: ``'ising'`` or ``'spherical'``.
+        replicas: chains per point (>= 2).
+        sweeps: sweeps per chain, burn-in included; burn_in: default ``sweeps // 2``.
+        out: output folder of the resumable sweep (None: run in memory).
+        devices: devices to shard replicas over (see :func:`htrmt.sweep.run`).
+        progress: show a progress bar.
+
+    Returns:
+        A :class:`vsdl.simulation.MonteCarloResult` of shape ``(nt, na)``.
+
+    Raises:
+        ValueError: bad grids or sizes (see :func:`vsdl.simulation.gibbs_learning`).
+    """
+    key = check_key(key)
+    n, sweeps, burn_in = _sim._check_common(model, n, sweeps, burn_in)
+    replicas = check_int(replicas, "replicas", ge=2)
+    a = np.asarray(alpha, np.float64)
+    t = np.asarray(tau, np.float64)
+    if a.ndim != 1 or t.ndim != 1 or a.size == 0 or t.size == 0:
+        raise ValueError(f"alpha and tau must be non-empty 1-D grids, got {a.shape}, {t.shape}")
+    if np.any(a <= 0) or not np.all(np.isfinite(a)):
+        raise ValueError(f"alpha (the load P/N) must be finite and > 0, got alpha={alpha!r}")
+    if np.any(t < 0) or not np.all(np.isfinite(t)):
+        raise ValueError(f"tau (the temperature) must be finite and >= 0, got tau={tau!r}")
+    A, T = np.meshgrid(a, t)
+    if out is None:
+        return _sim.gibbs_learning(
+            key, A, T, n=n, model=model, replicas=replicas, sweeps=sweeps, burn_in=burn_in
+        )
+    import htrmt.sweep as sweep
+
+    p_max = max(int(np.max(np.round(a * n))), 1)
+    grid = {
+        "tau": [float(x) for x in t],
+        "alphas": [tuple(float(x) for x in a)],
+        "n": [n],
+        "p_max": [p_max],
+        "model": [model],
+        "sweeps": [sweeps],
+        "burn_in": [burn_in],
+    }
+    res = sweep.run(
+        key,
+        row_trial,
+        grid,
+        trials=replicas,
+        out=out,
+        static=("alphas", "n", "p_max", "model", "sweeps", "burn_in"),
+        devices=devices,
+        progress=progress,
+        name="vsdl.row_trial",
+        meta={"what": "vsdl Monte Carlo phase diagram"},
+    )
+    if not res.complete:  # pragma: no cover - run() completes every point or raises
+        raise RuntimeError(f"sweep in {out!r} is incomplete: {len(res.missing)} points missing")
+    # stack: (nt, replicas, na, sweeps) → (nt, na, replicas, sweeps)
+    traces = {k: np.swapaxes(res.stack(k), 1, 2) for k in ("R", "train_error", "acceptance")}
+    return _sim.summarize(traces, alpha=A, tau=T, burn_in=burn_in, n=n, model=model)

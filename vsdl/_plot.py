@@ -1,0 +1,87 @@
+"""Plot a load–temperature phase diagram: simulated ε as a heat map, theory lines on top."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["plot_diagram"]
+
+_LINE_STYLE = {
+    "transition": dict(color="white", lw=2.2, ls="-", label="first-order transition (theory)"),
+    "spinodal": dict(color="white", lw=1.6, ls="--", label="spinodal of the poor state (theory)"),
+    "crossover": dict(color="white", lw=2.0, ls=":", label="ε = good_error (theory)"),
+    "quenched_tau0": dict(color="orange", marker="*", ms=14, ls="none", clip_on=False,
+                          label="quenched RS transition at τ = 0"),
+}
+
+
+def _edges(x: np.ndarray) -> np.ndarray:
+    if x.size == 1:
+        return np.array([x[0] - 0.5, x[0] + 0.5]) if x[0] != 0 else np.array([-0.05, 0.05])
+    mid = 0.5 * (x[1:] + x[:-1])
+    return np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
+
+
+def plot_diagram(diagram: Any, ax: Any = None, *, theory_contours: bool = False):
+    """Draw a :class:`vsdl.PhaseDiagram`.
+
+    The heat map is the simulated ε when the diagram holds a simulation (points that did not
+    equilibrate are crossed out), else the theory's ε. Theory lines: the first-order transition
+    (solid), the spinodal of the metastable poor state (dashed), the good-generalization
+    crossover (dotted), the quenched τ = 0 transition (star); optional thin grey contours
+    separate the theory's phases on the diagram's grid.
+
+    Args:
+        diagram: a :class:`vsdl.PhaseDiagram`.
+        ax: a matplotlib Axes (a new figure when None).
+        theory_contours: draw the theory's phase boundaries as thin contours.
+
+    Returns:
+        The matplotlib Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 5.0), constrained_layout=True)
+    d = diagram
+    sim = d.simulation
+    eps = np.asarray(sim.epsilon) if sim is not None else d.epsilon
+    mesh = ax.pcolormesh(
+        _edges(d.alpha), _edges(d.tau), eps, cmap="viridis", vmin=0.0, vmax=0.5, shading="flat"
+    )
+    cb = ax.figure.colorbar(mesh, ax=ax)
+    cb.set_label(
+        f"generalization error ε ({'Monte Carlo, N = %d' % sim.n if sim is not None else 'theory'})"
+    )
+    if sim is not None:
+        bad = ~np.asarray(sim.equilibrated)
+        if bad.any():
+            A, T = np.meshgrid(d.alpha, d.tau)
+            ax.scatter(A[bad], T[bad], marker="x", s=18, c="red", lw=1.0,
+                       label="Monte Carlo not equilibrated")
+    if theory_contours and d.tau.size > 1 and d.alpha.size > 1:
+        ax.contour(d.alpha, d.tau, d.phase, levels=np.arange(0.5, 5.0), colors="0.7",
+                   linewidths=0.6)
+    for name, (tl, al) in d.lines.items():
+        al = np.asarray(al, float)
+        tl = np.asarray(tl, float)
+        st = dict(_LINE_STYLE.get(name, dict(color="white", lw=1.5, label=name)))
+        ok = np.isfinite(al)
+        if ok.sum() >= 2:
+            ax.plot(al[ok], tl[ok], **st)
+        elif ok.sum() == 1:
+            st.setdefault("marker", "o")
+            st["ls"] = "none"
+            ax.plot(al[ok], tl[ok], **st)
+    ax.set_xlim(_edges(d.alpha)[0], _edges(d.alpha)[-1])
+    ax.set_ylim(min(0.0, _edges(d.tau)[0]), _edges(d.tau)[-1])
+    ax.set_xlabel("load α = P / N")
+    ax.set_ylabel("temperature τ")
+    ax.set_title(f"VSDL phase diagram: {d.model} perceptron, {d.theory.replace('_', '-')} theory")
+    leg = ax.legend(loc="upper left", fontsize=8, framealpha=0.6)
+    leg.get_frame().set_facecolor("0.3")
+    for text in leg.get_texts():
+        text.set_color("white")
+    return ax
