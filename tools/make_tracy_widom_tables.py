@@ -75,9 +75,11 @@ def _gl(m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _trunc(t: float) -> float:
-    """Length L of [0, L] such that Ai(t + 2L) is negligible against the leading eigenvalue."""
-    # (2/3)[(t + 2L)^{3/2} − t₊^{3/2}] = 45: Ai(t + 2L)/Ai(t₊) < e^{-45}
-    return 0.5 * ((45.0 * 1.5 + max(t, 0.0) ** 1.5) ** (2.0 / 3.0) - t)
+    """Length L of [0, L] with Ai(t + L) < e^{-45}·Ai(max(t, 0)): (2/3)[(t + L)^{3/2} − t₊^{3/2}] = 45.
+
+    (The discarded kernel B_t(x, y) with x > L is at most Ai(t + L), one variable at the cut.)
+    """
+    return (45.0 * 1.5 + max(t, 0.0) ** 1.5) ** (2.0 / 3.0) - t
 
 
 def eig_B(t: float, m: int = 96) -> np.ndarray:
@@ -172,11 +174,11 @@ def left_asym(s: float, beta: int) -> float:
 DEG = 24  # Chebyshev degree per piece
 H = 0.5  # piece width in s
 SPLIT = {1: -1.5, 2: -2.0, 4: -2.5}  # log F on the left of the split, log(1 − F) on the right
-LEFT = {1: -8.0, 2: -7.0, 4: -6.0}  # below: left asymptotics
-RIGHT = 16.0  # above: fitted right-tail asymptotics
+LEFT = {1: -7.0, 2: -7.0, 4: -5.5}  # below: left asymptotics
+RIGHT = 24.0  # above: fitted right-tail asymptotics
 # Right tail: log(1 − F) = −c s^{3/2} − a log s + Σ_k r_k s^{−3k/2}; (c, a) known, r_k fitted.
 RIGHT_CA = {1: (2.0 / 3.0, 0.75), 2: (4.0 / 3.0, 1.5), 4: (4.0 / 3.0 * 2**0.75, 3.0)}
-R_FIT = (10.0, 16.0)
+R_FIT = (14.0, 24.0)
 R_TERMS = 6
 
 

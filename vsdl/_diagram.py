@@ -147,7 +147,8 @@ def phase_diagram(
         eps = _th.generalization_error(A, T, model=model, theory=theory)
     phase = _classify(b, model, theory, A, T, good_error)
     lines: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    tfine = np.linspace(t.min(), t.max(), 61) if t.size > 1 else t
+    t_lo = 0.0 if theory != "quenched" else t.min()  # the lines reach down to τ = 0
+    tfine = np.linspace(t_lo, t.max(), 61) if t.size > 1 else t
     if model == "ising":
         tl = tfine if theory != "quenched" else np.zeros(1)
         if theory == "high_temperature":

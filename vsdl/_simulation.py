@@ -234,10 +234,11 @@ class MonteCarloResult:
         overlap: mean teacher–student overlap ``R``, ``S``.
         train_error: mean training-error fraction, ``S``.
         acceptance: mean Metropolis acceptance rate over the measurement sweeps, ``S``.
-        tau_int: largest integrated autocorrelation time of ``R`` over the replicas (sweeps), ``S``.
+        tau_int: integrated autocorrelation time of each chain's ε trace, in sweeps, averaged
+            over the replicas (``inf`` if one replica never moved), ``S``.
         drift: largest ``|mean(first half) − mean(second half)|`` of the measurement window over
             the replicas, in units of its standard error (accounting for ``tau_int``), ``S``.
-        equilibrated: ``n_measure >= 20 tau_int`` and ``drift <= 4`` at every replica, ``S``.
+        equilibrated: ``n_measure >= 20 tau_int`` and ``drift <= 4.5`` at every replica, ``S``.
             A replica whose overlap never changed counts as frozen (``tau_int = inf``, not
             equilibrated) unless it sits exactly at ``R = 1``, the zero-error ground state.
         n: number of weights; n_measure: measurement sweeps per chain; model: the weights.
@@ -294,10 +295,11 @@ def summarize(
     with np.errstate(invalid="ignore", divide="ignore"):
         se = sd * np.sqrt(2.0 * np.where(np.isfinite(tau_int), tau_int, T) / max(half, 1))
         drift = np.where(se > 0, np.abs(m1 - m2) / np.where(se > 0, se, 1.0), 0.0)
-    # a frozen chain (no accepted move) has tau_int = inf and fails the check
-    tau_max = tau_int.max(-1)
+    # replicas run the same dynamics: their mean τ_int is the estimate (a single replica's is
+    # noisy); a frozen replica (τ_int = inf) makes the point fail the check
+    tau_max = tau_int.mean(-1)
     drift_max = drift.max(-1)
-    equil = (T >= 20.0 * tau_max) & (drift_max <= 4.0)
+    equil = (T >= 20.0 * tau_max) & (drift_max <= 4.5)
     err = eps_rep.std(-1, ddof=1) / math.sqrt(reps) if reps > 1 else np.full(eps_rep.shape[:-1], np.inf)
     a, t = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(tau, np.float64))
     return MonteCarloResult(

@@ -1,0 +1,95 @@
+"""The VSDL load–temperature phase diagram (Ising perceptron) and the branches behind it.
+
+(a) Monte Carlo generalization error of Gibbs learning on an (α, τ) grid as a heat map, with the
+theory's first-order transition and spinodal on top (annealed theory, all τ) and the quenched
+replica-symmetric transition at τ = 0; points whose chains did not equilibrate are crossed out.
+(b) Every branch of the saddle-point equations at τ = 0 (quenched and annealed): stable branches
+solid, unstable dashed, the jump to perfect generalization at α_c and the spinodal.
+
+Data: ``out/vsdl/diagram`` as written by ``htrmt vsdl diagram`` (computed here when missing, with
+the same defaults; ``--quick`` for a small grid). Usage::
+
+    python -m figures.fig_vsdl_phase_diagram [--quick] [--data DIR] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _branch_curves(model: str, theory: str):
+    from vsdl import theory as th
+
+    if model == "ising" and theory == "quenched":
+        p = np.concatenate([np.geomspace(1e-4, 1, 200), np.linspace(1, 40, 800)])
+    else:
+        p = np.concatenate([np.geomspace(1e-9, 1e-2, 200), np.linspace(1e-2, 0.5, 800)])
+    c = th.stationary_load(p, model=model, theory=theory)
+    return c["load"], c["eps"], c["stable"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="out/vsdl/diagram", help="diagram folder")
+    ap.add_argument("--out", default="out/figures/fig_vsdl_phase_diagram.png")
+    ap.add_argument("--quick", action="store_true", help="compute a small diagram if missing")
+    args = ap.parse_args(argv)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vsdl import theory as th
+    from vsdl._cli import add_arguments, compute_diagram, load_diagram
+    from vsdl._plot import plot_diagram
+
+    data = Path(args.data)
+    if not (data / "diagram.npz").exists():
+        p = argparse.ArgumentParser()
+        add_arguments(p)
+        cl = ["diagram", "--out", str(data)] + (["--quick"] if args.quick else [])
+        compute_diagram(p.parse_args(cl))
+    dgm, meta = load_diagram(data)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13.0, 5.0), constrained_layout=True,
+                                   gridspec_kw={"width_ratios": [1.25, 1.0]})
+    plot_diagram(dgm, ax=ax1)
+    ax1.set_title(f"(a) {ax1.get_title()}", fontsize=10)
+
+    for theory, color in (("quenched", "C0"), ("annealed", "C3")):
+        load, eps, stable = _branch_curves("ising", theory)
+        order = np.argsort(-eps)
+        load, eps, stable = load[order], eps[order], stable[order]
+        for flag, ls in ((True, "-"), (False, "--")):
+            y = np.where(stable == flag, eps, np.nan)
+            ax2.plot(load, y, ls=ls, color=color,
+                     label=f"{theory}: {'stable' if flag else 'unstable'} branch")
+        cl = th.critical_load(model="ising", theory=theory)
+        ax2.plot([float(cl.alpha_c)] * 2, [0.0, float(cl.epsilon_poor)], ":", color=color, lw=1.2)
+        ax2.plot(float(cl.alpha_spinodal), float(cl.epsilon_spinodal), "o", color=color, ms=5)
+        ax2.annotate(f"α_c = {float(cl.alpha_c):.3f}", (float(cl.alpha_c) + 0.02, 0.01),
+                     color=color, rotation=90, fontsize=8, ha="left", va="bottom")
+    ax2.axhline(0.0, color="k", lw=2.5, label="perfect state ε = 0 (always locally stable)")
+    ax2.set_xlim(0, 3.0)
+    ax2.set_ylim(-0.01, 0.5)
+    ax2.set_xlabel("load α")
+    ax2.set_ylabel("generalization error ε")
+    ax2.set_title("(b) Ising perceptron at τ = 0: every saddle-point branch\n"
+                  "(dots: spinodals; dotted: first-order jumps)", fontsize=10)
+    ax2.legend(fontsize=7.5, loc="upper right")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+    print(f"wrote {out} (data {data}, N={meta['n']}, {meta['replicas']} replicas, "
+          f"{meta['sweeps']} sweeps)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
