@@ -182,6 +182,19 @@ def test_metadata_contents(tmp_path, key):
     assert meta["fn_source_sha256"] is not None
 
 
+def test_cli_status_and_csv(tmp_path, key, capsys):
+    from htrmt.cli import main
+
+    out = tmp_path / "s"
+    sweep.run(key, trial_fn, GRID, trials=5, out=out, progress=False)
+    assert main(["sweep", str(out), "--csv", str(tmp_path / "t.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "complete     : 4/4 points" in text and "trial_fn" in text
+    lines = (tmp_path / "t.csv").read_text().splitlines()
+    assert lines[0].split(",")[:3] == ["mu", "M", "trial"] and len(lines) == 1 + 20
+    assert main(["sweep", str(tmp_path / "nowhere")]) == 2
+
+
 def test_atomic_writes_leave_no_partial_files(tmp_path, key, monkeypatch):
     # a write that dies half-way leaves the old file intact and no visible new file
     target = tmp_path / "f.bin"

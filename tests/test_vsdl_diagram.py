@@ -47,7 +47,8 @@ def test_spherical_crossover_line():
     e = th.generalization_error(al, tl, model="spherical", theory="annealed")
     np.testing.assert_allclose(e, 0.2, atol=1e-6)
     assert set(d.phase_names().ravel()) <= {"poor", "good"}
-    assert np.all(np.diff(al) > 0)  # hotter needs more data
+    # hotter needs more data (flat at low τ, where e^{-1/τ} is negligible)
+    assert np.all(np.diff(al) >= -1e-9) and al[-1] > al[0] + 0.5
 
 
 def test_phase_diagram_bad_input():
@@ -90,7 +91,7 @@ def test_cli_critical_and_theory_diagram(tmp_path, capsys):
     d, _ = load_diagram(folder)
     assert d.phase.shape == (2, 3)
     assert main(["diagram", "--alpha", "bad"]) == 2
-    assert main(["diagram", "--alpha", "-1,1", "--no-mc", "--out", str(tmp_path / "e")]) == 2
+    assert main(["diagram", "--alpha=-1,1", "--no-mc", "--out", str(tmp_path / "e")]) == 2
 
 
 @pytest.mark.slow

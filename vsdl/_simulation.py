@@ -74,7 +74,7 @@ def _chain(key, alpha, tau, *, n: int, p_max: int, model: str, sweeps: int, burn
     alpha = jnp.asarray(alpha, dtype)
     tau = jnp.asarray(tau, dtype)
     num_p = jnp.clip(jnp.round(alpha * n), 1, p_max)
-    mask = (jnp.arange(p_max) < num_p).astype(dtype)
+    mask = (jnp.arange(p_max, dtype=dtype) < num_p).astype(dtype)
     X = jax.random.normal(k_x, (n, p_max), dtype)  # column i of the inputs: X[i] has shape (P,)
     if model == "ising":
         t = jnp.where(jax.random.bernoulli(k_t, 0.5, (n,)), 1.0, -1.0).astype(dtype)

@@ -18,9 +18,11 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -43,8 +45,7 @@ MIN_EIGENVALUES = 8
 #: Mean of the Tracy–Widom β=1 law (Tracy & Widom 1996; Bornemann 2010).
 TW1_MEAN = -1.2065335745820
 
-# TW1 quantiles (Bornemann's Fredholm-determinant evaluation; used when htrmt.laws.tracy_widom
-# is not available).
+# TW1 quantiles (Bornemann's Fredholm-determinant evaluation).
 _TW1_QUANTILES = {0.9: 0.45012257, 0.95: 0.97929701, 0.99: 2.02343927, 0.999: 3.27208741}
 
 METHODS = ("ks", "edge", "moment")
@@ -54,26 +55,25 @@ MARGINS = ("tw", "sqrt_tw", "weightwatcher")
 def tw1_quantile(p: float) -> float:
     """The ``p`` quantile of the Tracy–Widom β=1 law.
 
-    Uses ``htrmt.laws.tracy_widom.ppf`` when that module exists, otherwise a table of
-    ``p ∈ {0.9, 0.95, 0.99, 0.999}`` (0.4501, 0.9793, 2.0234, 3.2721).
+    ``p ∈ {0.9, 0.95, 0.99, 0.999}`` come from a table (0.4501, 0.9793, 2.0234, 3.2721, from
+    Bornemann's Fredholm-determinant evaluation); other ``p`` from ``htrmt.laws.tracy_widom.ppf``
+    (cached).
 
     Raises:
-        ValueError: ``p`` outside (0, 1), or not in the table when the TW law is unavailable.
+        ValueError: ``p`` outside (0, 1).
     """
     check_scalar(p, "tw_quantile", gt=0.0, lt=1.0)
-    try:
-        from ..laws import tracy_widom as _tw  # type: ignore[attr-defined]
-
-        return float(_tw.ppf(float(p), 1))
-    except (ImportError, AttributeError):
-        pass
     for q, v in _TW1_QUANTILES.items():
         if abs(q - float(p)) < 1e-12:
             return v
-    raise ValueError(
-        f"tw_quantile={p!r} needs htrmt.laws.tracy_widom, which is not available; "
-        f"use one of {sorted(_TW1_QUANTILES)} or pass c= directly"
-    )
+    return _tw1_ppf(float(p))
+
+
+@functools.lru_cache(maxsize=64)
+def _tw1_ppf(p: float) -> float:
+    from ..laws import tracy_widom as _tw
+
+    return float(_tw.ppf(p, 1))
 
 
 def tw_scale(M: int, Q: float, sigma: float = 1.0) -> float:
@@ -157,26 +157,41 @@ class MarchenkoPasturFit:
         return self.status == "ok"
 
 
-def _ks_profile(x: np.ndarray, Q: float, sig2: np.ndarray, dt: Any) -> np.ndarray:
-    """KS distance of the sorted sample ``x`` to MP(Q, √sig2) for every ``sig2`` (vectorised)."""
-    xs = jnp.asarray(x, dt)[None, :]
-    s = jnp.asarray(np.sqrt(sig2), dt)[:, None]
-    F = _mp.cdf(xs, Q, s)
-    n = x.size
-    i = jnp.arange(1, n + 1, dtype=dt)
-    nn = jnp.asarray(n, dt)
-    d = jnp.maximum(jnp.max(i / nn - F, axis=-1), jnp.max(F - (i - 1) / nn, axis=-1))
+@jax.jit
+def _ks_profile_jit(x: Array, n: Array, Q: Array, sig2: Array) -> Array:
+    # x: (L,) ascending, only the first n entries are data (the rest padding).
+    dt = x.dtype
+    F = _mp.cdf(x[None, :], Q, jnp.sqrt(sig2)[:, None])
+    i = jnp.arange(1, x.shape[0] + 1, dtype=dt)
+    valid = i <= n.astype(dt)
+    nn = n.astype(dt)
+    ninf = jnp.asarray(-jnp.inf, dt)
+    d_plus = jnp.max(jnp.where(valid, i / nn - F, ninf), axis=-1)
+    d_minus = jnp.max(jnp.where(valid, F - (i - 1) / nn, ninf), axis=-1)
+    return jnp.maximum(d_plus, d_minus)
+
+
+def _ks_profile(x: np.ndarray, Q: float, sig2: np.ndarray, dt: Any, length: int) -> np.ndarray:
+    """KS distance of the sorted sample ``x`` to MP(Q, √sig2) for every ``sig2`` (vectorised).
+
+    ``x`` is padded to ``length`` so that one compiled kernel serves every bulk size.
+    """
+    pad = np.full(length, x[-1])
+    pad[: x.size] = x
+    d = _ks_profile_jit(
+        jnp.asarray(pad, dt), jnp.asarray(x.size), jnp.asarray(Q, dt), jnp.asarray(sig2, dt)
+    )
     return np.asarray(d, dtype=np.float64)
 
 
-def _fit_ks(x: np.ndarray, Q: float, sig2_0: float, dt: Any) -> tuple[float, float]:
+def _fit_ks(x: np.ndarray, Q: float, sig2_0: float, dt: Any, length: int) -> tuple[float, float]:
     """Minimise the KS distance over σ² by a coarse-to-fine grid in log σ² (±0.8 nats, then refine)."""
     center, half = math.log(sig2_0), 0.8
     best_d = math.inf
     best = sig2_0
     for _ in range(4):
         grid = np.exp(np.linspace(center - half, center + half, 81))
-        d = _ks_profile(x, Q, grid, dt)
+        d = _ks_profile(x, Q, grid, dt, length)
         j = int(np.argmin(d))
         if d[j] < best_d:
             best_d, best = float(d[j]), float(grid[j])
@@ -185,8 +200,8 @@ def _fit_ks(x: np.ndarray, Q: float, sig2_0: float, dt: Any) -> tuple[float, flo
     return best, best_d
 
 
-def _ks_at(x: np.ndarray, Q: float, sig2: float, dt: Any) -> float:
-    return float(_ks_profile(x, Q, np.asarray([sig2]), dt)[0])
+def _ks_at(x: np.ndarray, Q: float, sig2: float, dt: Any, length: int) -> float:
+    return float(_ks_profile(x, Q, np.full(81, sig2), dt, length)[0])
 
 
 def marchenko_pastur(
@@ -310,7 +325,7 @@ def marchenko_pastur(
             return float(np.mean(bulk))
         if which == "edge":
             return float(bulk[-1]) / (lp1 + TW1_MEAN * s1)
-        return _fit_ks(bulk, Q, sig2_prev, dt)[0]
+        return _fit_ks(bulk, Q, sig2_prev, dt, M)[0]
 
     # Spike-robust start: match the median of the non-null eigenvalues.
     med_mp = float(_mp.ppf(jnp.asarray(0.5, dt), Q, 1.0))
@@ -332,7 +347,7 @@ def marchenko_pastur(
         k_prev = k
         sig2 = estimate(nz[:k], sig2, method)
     bulk = nz[:k_prev]
-    sig2_ks, d_ks = _fit_ks(bulk, Q, sig2, dt)
+    sig2_ks, d_ks = _fit_ks(bulk, Q, sig2, dt, M)
     sig2_edge = estimate(bulk, sig2, "edge")
     sig2_mom = estimate(bulk, sig2, "moment")
     sig2 = {"ks": sig2_ks, "edge": sig2_edge, "moment": sig2_mom}[method]
@@ -341,7 +356,7 @@ def marchenko_pastur(
     thr = lam_plus + marg
     spikes = nz[nz > thr]
     num_bulk = int(np.sum(nz <= thr))
-    d_bulk = d_ks if method == "ks" else _ks_at(nz[:num_bulk] if num_bulk else bulk, Q, sig2, dt)
+    d_bulk = d_ks if method == "ks" else _ks_at(nz[:num_bulk] if num_bulk else bulk, Q, sig2, dt, M)
     if not converged:
         status = "not-converged"
     elif num_zero > 0.1 * M:

@@ -82,9 +82,10 @@ PUBLISHED_MOMENTS: dict[int, tuple[float, float, float, float]] = {
 
 # Left-tail series (see module docstring); the same numbers are in tools/make_tracy_widom_tables.py.
 _ZETA1 = -0.16542114370045092  # ζ'(−1)
-_D_LOGF2 = (-0.046875, 0.24609375, -4.701171875, 196.3692626953125, -14405.56534423828)
+_D_LOGF2 = (-0.046875, 0.24609375, -4.701171875, 196.3692626953125, -14405.56534423828,
+            1641033.9159545898, -268240558.6578271)
 _E_INTQ = (0.05892556509887896, 0.08961596358787842, 0.9812027300918017, 28.591963728973788,
-           1607.6262005658346)
+           1607.6262005658346, 148341.08396650138, 20367873.80653418)
 _S_CLAMP = 1.0e5  # |s| beyond this: the values are exactly 0/1 in any float dtype
 
 
@@ -140,21 +141,23 @@ def _clenshaw(table, a: float, h: float, s, xp):
 
 
 def _l2(x, xp):
-    v = x**3 / 12.0 - xp.log(-x) / 8.0 + (math.log(2.0) / 24.0 + _ZETA1)
-    x3 = x ** (-3)
+    """Series of log F2(x) for x → −∞ (powers written as products: pow is slow on CPU)."""
+    x3 = 1.0 / (x * x * x)
     acc = xp.zeros_like(x)
     for c in reversed(_D_LOGF2):
         acc = (acc + c) * x3
-    return v + acc
+    return x * x * x / 12.0 - xp.log(-x) / 8.0 + (math.log(2.0) / 24.0 + _ZETA1) + acc
 
 
 def _iq(x, xp):
+    """Series of ∫_x^∞ q (Hastings–McLeod) for x → −∞."""
     y = -x
-    y3 = y ** (-3)
+    y15 = y * xp.sqrt(y)
+    y3 = 1.0 / (y * y * y)
     acc = xp.zeros_like(x)
     for c in reversed(_E_INTQ):
         acc = (acc + c) * y3
-    return (math.sqrt(2.0) / 3.0) * y**1.5 + 0.5 * math.log(2.0) + acc * y**1.5
+    return (math.sqrt(2.0) / 3.0) * y15 + 0.5 * math.log(2.0) + acc * y15
 
 
 def _left_asym(s, beta: int, xp):
@@ -171,11 +174,12 @@ def _left_asym(s, beta: int, xp):
 def _right_asym(s, rt, xp):
     """log(1 − F_β(s)), s ≥ table end, from (c, a, r_0, r_1, ...)."""
     c, a = rt[0], rt[1]
-    z = s ** (-1.5)
+    s15 = s * xp.sqrt(s)
+    z = 1.0 / s15
     acc = xp.zeros_like(s)
     for r in reversed(list(rt[2:])):
         acc = acc * z + r
-    return -c * s**1.5 - a * xp.log(s) + acc
+    return -c * s15 - a * xp.log(s) + acc
 
 
 def _log1mexp(x, xp):
@@ -184,47 +188,42 @@ def _log1mexp(x, xp):
     return xp.where(xs > -math.log(2.0), xp.log(-xp.expm1(xs)), xp.log1p(-xp.exp(xs)))
 
 
-def _parts(beta: int, dtype, xp):
-    """Per-β data converted to the evaluation dtype."""
+@functools.lru_cache(maxsize=3)
+def _np_parts(beta: int):
+    """(lo, split, hi, h, table, right-tail coefficients); one table of pieces covering [lo, hi]:
+    log F on the pieces left of ``split``, log(1 − F) on those right of it."""
     T = _tables()
     lo, split, hi, h = (float(v) for v in T[f"b{beta}_edges"])
-    cast = (lambda v: np.asarray(v, np.float64)) if xp is np else (lambda v: jnp.asarray(v, dtype))
-    return (
-        lo,
-        split,
-        hi,
-        h,
-        cast(T[f"b{beta}_left"]),
-        cast(T[f"b{beta}_right"]),
-        [float(v) for v in T[f"b{beta}_rtail"]],
-    )
+    table = np.concatenate([T[f"b{beta}_left"], T[f"b{beta}_right"]], axis=0)
+    rt = tuple(float(v) for v in T[f"b{beta}_rtail"])
+    return lo, split, hi, h, table, rt
 
 
-def _branch_left(s, beta: int, P, xp):
-    """log F on (−∞, split]: table on [lo, split], series below."""
-    lo, split, _, h, left, _, _ = P
-    sl = xp.clip(s, -_S_CLAMP, split)
-    tab = _clenshaw(left, lo, h, xp.maximum(sl, lo), xp)
-    asy = _left_asym(xp.minimum(sl, lo), beta, xp)
-    return xp.where(sl < lo, asy, tab)
+def _parts(beta: int, dtype, xp):
+    lo, split, hi, h, table, rt = _np_parts(beta)
+    return lo, split, hi, h, (table if xp is np else jnp.asarray(table, dtype)), rt
 
 
-def _branch_right(s, P, xp):
-    """log(1 − F) on [split, ∞): table on [split, hi], fitted asymptotics above."""
-    _, split, hi, h, _, right, rt = P
-    sr = xp.clip(s, split, _S_CLAMP)
-    tab = _clenshaw(right, split, h, xp.minimum(sr, hi), xp)
-    asy = _right_asym(xp.maximum(sr, hi), rt, xp)
-    return xp.where(sr > hi, asy, tab)
+def _core(s, beta: int, P, xp):
+    """(lf, ls): log F valid for s < split, log(1 − F) valid for s ≥ split."""
+    lo, split, hi, h, table, rt = P
+    v = _clenshaw(table, lo, h, xp.clip(s, lo, hi), xp)
+    fl = lambda u: _left_asym(xp.clip(u, -_S_CLAMP, lo), beta, xp)
+    fr = lambda u: _right_asym(xp.clip(u, hi, _S_CLAMP), rt, xp)
+    if xp is np:
+        al, ar = fl(s), fr(s)
+    else:  # the tail series cost more than the table: skip them when no point needs them
+        al = jax.lax.cond(jnp.any(s < lo), fl, jnp.zeros_like, s)
+        ar = jax.lax.cond(jnp.any(s > hi), fr, jnp.zeros_like, s)
+    lf = xp.where(s < lo, al, v)
+    ls = xp.where(s > hi, ar, v)
+    return lf, ls
 
 
 def _logcdf_logsf(s, beta: int, xp):
-    dt = s.dtype
-    P = _parts(beta, dt, xp)
-    split = P[1]
-    lf = _branch_left(s, beta, P, xp)
-    ls = _branch_right(s, P, xp)
-    left = s < split
+    P = _parts(beta, s.dtype, xp)
+    lf, ls = _core(s, beta, P, xp)
+    left = s < P[1]
     logF = xp.where(left, lf, _log1mexp(ls, xp))
     logS = xp.where(left, _log1mexp(lf, xp), ls)
     logF = xp.where(s == -np.inf, -np.inf, logF)
@@ -232,14 +231,21 @@ def _logcdf_logsf(s, beta: int, xp):
     return logF, logS
 
 
+def _cdf_sf(s, beta: int):
+    """(F, 1 − F) without the log1mexp detour (jax)."""
+    P = _parts(beta, s.dtype, jnp)
+    lf, ls = _core(s, beta, P, jnp)
+    left = s < P[1]
+    F = jnp.where(left, jnp.exp(lf), -jnp.expm1(ls))
+    S = jnp.where(left, -jnp.expm1(lf), jnp.exp(ls))
+    return F, S
+
+
 def _logpdf_tw(s, beta: int):
     """log f_β(s) from the derivative of the interpolant (jax only)."""
     P = _parts(beta, s.dtype, jnp)
-    split = P[1]
-    one = jnp.ones_like(s)
-    lf, dlf = jax.jvp(lambda u: _branch_left(u, beta, P, jnp), (s,), (one,))
-    ls, dls = jax.jvp(lambda u: _branch_right(u, P, jnp), (s,), (one,))
-    left = s < split
+    (lf, ls), (dlf, dls) = jax.jvp(lambda u: _core(u, beta, P, jnp), (s,), (jnp.ones_like(s),))
+    left = s < P[1]
     tiny = jnp.finfo(s.dtype).tiny
     val = jnp.where(
         left,
@@ -331,9 +337,7 @@ def cdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "...
         Tracy & Widom (1994, 1996); Bornemann, Math. Comp. 79 (2010), Eqs. (1.4)–(1.6).
     """
     st, beta, _ = _prep(s, beta, convention)
-    logF, logS = _logcdf_logsf(st, beta, jnp)
-    split = _tables()[f"b{beta}_edges"][1]
-    return jnp.where(st < split, jnp.exp(logF), -jnp.expm1(logS))
+    return _cdf_sf(st, beta)[0]
 
 
 def sf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
@@ -355,9 +359,7 @@ def sf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."
         True
     """
     st, beta, _ = _prep(s, beta, convention)
-    logF, logS = _logcdf_logsf(st, beta, jnp)
-    split = _tables()[f"b{beta}_edges"][1]
-    return jnp.where(st < split, -jnp.expm1(logF), jnp.exp(logS))
+    return _cdf_sf(st, beta)[1]
 
 
 def logpdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:

@@ -82,9 +82,9 @@ def _mp(evals: np.ndarray, Q: float, *, peer: bool):
 
 
 def _classify(evals: np.ndarray, Q: float):
-    from .. import phases
+    from ..phases import classify
 
-    return phases.classify(evals, Q)
+    return classify(evals, Q, fit_powerlaw=False)
 
 
 def _status_ok(res: Any) -> bool:
@@ -94,29 +94,23 @@ def _status_ok(res: Any) -> bool:
     return int(np.asarray(st)) == 0
 
 
-def _matrix_entropy(evals: np.ndarray) -> float:
-    from .. import metrics
-
-    return float(metrics.entropy(evals))
-
-
 def _metrics(evals: np.ndarray, alpha: float, lambda_plus: float) -> dict[str, float]:
     """Norms, ranks and entropy of one ESD through :mod:`htrmt.metrics`."""
     from .. import metrics as m
 
+    if not hasattr(m, "matrix_entropy"):  # package exports not wired yet: the implementation
+        from ..metrics import _spectral as m
+
     out: dict[str, float] = {}
-    lam_max = float(evals[-1])
-    out["log_norm"] = float(m.log_norm(evals))
+    out["log_norm"] = float(m.log_frobenius_norm(evals))
     out["log_spectral_norm"] = float(m.log_spectral_norm(evals))
     out["stable_rank"] = float(m.stable_rank(evals))
-    out["entropy"] = float(m.entropy(evals))
-    out["log_alpha_norm"] = float(m.log_alpha_norm(evals, alpha)) if math.isfinite(alpha) else _nan()
-    out["alpha_weighted"] = (
-        float(m.alpha_weighted(alpha, lam_max)) if math.isfinite(alpha) else _nan()
-    )
-    out["mp_softrank"] = (
-        float(m.mp_softrank(evals, lambda_plus)) if math.isfinite(lambda_plus) else _nan()
-    )
+    out["entropy"] = float(m.matrix_entropy(evals))
+    if math.isfinite(alpha):
+        out["log_alpha_norm"] = float(m.log_alpha_norm(evals, alpha=alpha))
+        out["alpha_weighted"] = float(m.weighted_alpha(evals, alpha=alpha))
+    if math.isfinite(lambda_plus) and lambda_plus > 0:
+        out["mp_softrank"] = float(m.mp_soft_rank(evals, lambda_plus=lambda_plus))
     return out
 
 
@@ -227,10 +221,25 @@ def analyze_layer(
         if status == "ok" and alpha < 2.0:
             warn.append("alpha < 2: very heavy tail (possible over-training)")
 
-    # Marchenko-Pastur bulk
+    # phase (its evidence includes the MP bulk fit, reused for the MP columns)
     lambda_plus = _nan()
+    mp = None
     try:
-        mp = _mp(evals_n, Q, peer=peer_conventions)
+        verdict = _classify(evals_n, Q)
+        fits["phase"] = verdict
+        row["phase"] = str(verdict.phase)
+        mp = verdict.mp
+        if mp is None:
+            warn.append(f"phase {verdict.phase!r} without an MP fit")
+    except ValueError as err:
+        warn.append(f"phase: {err}")
+    if peer_conventions:  # the peer's spike margin √(TW scale)
+        try:
+            mp = _mp(evals_n, Q, peer=True)
+        except ValueError as err:
+            mp = None
+            warn.append(f"MP fit: {err}")
+    if mp is not None:
         fits["mp"] = mp
         scale = N if normalization == "none" else 1.0
         lambda_plus = float(mp.lambda_plus) * scale
@@ -241,18 +250,8 @@ def analyze_layer(
         )
         if getattr(mp, "status", "ok") != "ok":
             warn.append(f"MP fit status {mp.status!r}")
-    except ValueError as err:
-        warn.append(f"MP fit: {err}")
 
     _fill_metrics(row, evals, row["alpha"] if status == "ok" else _nan(), lambda_plus, warn)
-
-    # phase
-    try:
-        verdict = _classify(evals_n, Q)
-        fits["phase"] = verdict
-        row["phase"] = str(verdict.phase)
-    except ValueError as err:
-        warn.append(f"phase: {err}")
 
     # fingers
     if fingers and pl is not None and status == "ok" and pl.xmin > 0:

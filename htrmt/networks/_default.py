@@ -81,7 +81,10 @@ def leaf_names(model: Any) -> list[tuple[str, Any]]:
 
     from ._extract import _path_name
 
-    leaves, _ = jax.tree_util.tree_flatten_with_path(eqx.filter(model, eqx.is_array))
+    def is_arr(x):
+        return eqx.is_array(x) or isinstance(x, jax.ShapeDtypeStruct)
+
+    leaves, _ = jax.tree_util.tree_flatten_with_path(eqx.filter(model, is_arr))
     return [(_path_name(p), x) for p, x in leaves]
 
 
@@ -121,7 +124,7 @@ def default_model() -> Any:
             f"the default model weights are missing ({path}); run tools/train_default_model.py"
         )
     cls = __getattr__("DigitsCNN")
-    skeleton = cls(jax.random.key(0))
+    skeleton = eqx.filter_eval_shape(cls, jax.random.key(0))  # shapes only, nothing computed
     with np.load(path, allow_pickle=False) as z:
         stored = {k: z[k] for k in z.files}
     names = leaf_names(skeleton)
@@ -132,6 +135,6 @@ def default_model() -> Any:
         if stored[n].shape != x.shape:
             raise ValueError(f"{path}: parameter {n!r} has shape {stored[n].shape}, expected {x.shape}")
     new = [jnp.asarray(stored[n]) for n, _ in names]
-    params, static = eqx.partition(skeleton, eqx.is_array)
+    params, static = eqx.partition(skeleton, lambda x: isinstance(x, jax.ShapeDtypeStruct))
     treedef = jax.tree_util.tree_structure(params)
     return eqx.combine(jax.tree_util.tree_unflatten(treedef, new), static)
