@@ -23,14 +23,22 @@ import numpy as np
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m figures.fig_calibration", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m figures.fig_calibration", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--data", default=None, help="folder written by sims.calibrate")
     parser.add_argument("--quick", action="store_true", help="plot the quick-mode data (default)")
     parser.add_argument("--full", action="store_true", help="plot the full-mode data")
-    parser.add_argument("--out", default=None, help="output PNG (default <data>/fig_calibration.png)")
+    parser.add_argument(
+        "--out", default=None, help="output PNG (default <data>/fig_calibration.png)"
+    )
     args = parser.parse_args(argv)
     root = Path(os.environ.get("HTRMT_OUT", "out"))
-    data = Path(args.data) if args.data else root / "sims" / "calibrate" / ("full" if args.full else "quick")
+    data = (
+        Path(args.data)
+        if args.data
+        else root / "sims" / "calibrate" / ("full" if args.full else "quick")
+    )
     bpath = data / "b_alpha_mu.npz"
     if not bpath.exists():
         print(f"no data at {bpath}: run `python -m sims.calibrate` first", file=sys.stderr)
@@ -69,12 +77,26 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 order = np.argsort(b["mu"][sel])
                 mu = b["mu"][sel][order] + 0.03 * (iq - (len(Qs) - 1) / 2)
-                ax.errorbar(mu, b["mean"][sel][order], yerr=b["sd"][sel][order], color=color,
-                            marker=markers.get(Q, "o"), ms=4, ls="none", capsize=2, alpha=0.8,
-                            label=f"M={M}, Q={Q}")
+                ax.errorbar(
+                    mu,
+                    b["mean"][sel][order],
+                    yerr=b["sd"][sel][order],
+                    color=color,
+                    marker=markers.get(Q, "o"),
+                    ms=4,
+                    ls="none",
+                    capsize=2,
+                    alpha=0.8,
+                    label=f"M={M}, Q={Q}",
+                )
                 for f in fits:
-                    if (f.get("est", "ksmin") == est and f["M"] == M and f["Q"] == Q
-                            and f["a"] is not None and np.isfinite(f["a"])):
+                    if (
+                        f.get("est", "ksmin") == est
+                        and f["M"] == M
+                        and f["Q"] == Q
+                        and f["a"] is not None
+                        and np.isfinite(f["a"])
+                    ):
                         x = np.linspace(2, 4, 10)
                         ax.plot(x, f["a"] * x + f["b"], color=color, ls=styles.get(Q, "-"), lw=1.2)
         x = np.linspace(min(mu_all.min(), 0.5), 2, 20)
@@ -97,11 +119,18 @@ def main(argv: list[str] | None = None) -> int:
             color = cmap(i / max(len(ns) - 1, 1) * 0.85)
             for which, mk, ls in (("known", "o", "-"), ("fitted", "s", "--")):
                 sel = (a["n"] == n) & (a["which"] == which)
-                ax2.plot(a["alpha"][sel], a["bias"][sel], marker=mk, ls=ls, color=color,
-                         label=f"n={n}, xmin {which}")
+                ax2.plot(
+                    a["alpha"][sel],
+                    a["bias"][sel],
+                    marker=mk,
+                    ls=ls,
+                    color=color,
+                    label=f"n={n}, xmin {which}",
+                )
             sel = (a["n"] == n) & (a["which"] == "known")
-            ax2.plot(a["alpha"][sel], a["exact_bias"][sel], color=color, ls="none", marker="x",
-                     ms=8)
+            ax2.plot(
+                a["alpha"][sel], a["exact_bias"][sel], color=color, ls="none", marker="x", ms=8
+            )
         ax2.axhline(0, color="k", lw=0.8)
         ax2.set_yscale("symlog", linthresh=1e-3)
         ax2.set_xlabel("true α")

@@ -26,7 +26,7 @@ OUT_ROOT = Path(os.environ.get("HTRMT_OUT", "out"))
 
 
 def set_threads(n: int = 1) -> None:
-    """Ask BLAS/XLA for ``n`` threads (call before importing jax; a no-op for values already set)."""
+    """Ask BLAS/XLA for ``n`` threads (before importing jax; set values are kept)."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(n))
 
@@ -102,7 +102,9 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "{:.3f}") -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "{:.3f}"
+) -> str:
     """A GitHub markdown table; floats formatted with ``fmt``, other values with ``str``."""
 
     def cell(v: Any) -> str:

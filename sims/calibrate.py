@@ -134,10 +134,12 @@ def phase_trial(key, *, M, Q):
     """
     keys = jax.random.split(key, len(PHASE_NAMES))
     return {
-        "lam": jnp.stack([
-            ht.esd(ht.ensembles.phase_example(k, ph, (Q * M, M)))
-            for k, ph in zip(keys, PHASE_NAMES)
-        ])
+        "lam": jnp.stack(
+            [
+                ht.esd(ht.ensembles.phase_example(k, ph, (Q * M, M)))
+                for k, ph in zip(keys, PHASE_NAMES, strict=True)
+            ]
+        )
     }
 
 
@@ -155,16 +157,36 @@ def part_a(key, cfg, root: Path, *, progress: bool, devices) -> str:
     grid = {"alpha": list(ALPHAS), "n": list(cfg["a_n"])}
     trials = cfg["a_trials"]
     res = sweep.run(
-        jax.random.fold_in(key, 1), pareto_trial, grid, trials=trials, out=root / "a_pareto",
-        name="sims.calibrate.pareto_trial", chunk_size=250, progress=progress, devices=devices,
-        meta={"part": "a"},
+        jax.random.fold_in(key, 1),
+        pareto_trial,
+        grid,
+        trials=trials,
+        out=root / "a_pareto",
+        name="sims.calibrate.pareto_trial",
+        chunk_size=250,
+        progress=progress,
+        devices=devices,
+        meta={"part": "a", "seed": cfg["seed"]},
     )
     rows = []
-    cols = {k: [] for k in (
-        "alpha", "n", "which", "bias", "sd", "mean_sigma", "coverage", "rmse", "num_ok",
-        "exact_bias", "exact_sd", "mean_num_tail",
-    )}
-    for p, d in zip(res.points, res.data):
+    cols = {
+        k: []
+        for k in (
+            "alpha",
+            "n",
+            "which",
+            "bias",
+            "sd",
+            "mean_sigma",
+            "coverage",
+            "rmse",
+            "num_ok",
+            "exact_bias",
+            "exact_sd",
+            "mean_num_tail",
+        )
+    }
+    for p, d in zip(res.points, res.data, strict=True):
         a, n = p["alpha"], p["n"]
         for which in ("known", "fitted"):
             ok = d[f"{which}.status"] == 0
@@ -176,19 +198,62 @@ def part_a(key, cfg, root: Path, *, progress: bool, devices) -> str:
             rmse = float(np.sqrt(np.mean((ah - a) ** 2)))
             eb, es = _exact_known(a, n) if which == "known" else (np.nan, np.nan)
             ntail = float(d["fitted.num_tail"][ok].mean()) if which == "fitted" else float(n)
-            for k, v in zip(cols, (a, n, which, bias, sd, float(sg.mean()), cover, rmse,
-                                   int(ok.sum()), eb, es, ntail)):
+            for k, v in zip(
+                cols,
+                (
+                    a,
+                    n,
+                    which,
+                    bias,
+                    sd,
+                    float(sg.mean()),
+                    cover,
+                    rmse,
+                    int(ok.sum()),
+                    eb,
+                    es,
+                    ntail,
+                ),
+                strict=True,
+            ):
                 cols[k].append(v)
-            rows.append((a, n, which, bias, eb, sd, es, float(sg.mean()), cover, ntail,
-                         f"{int(ok.sum())}/{trials}"))
+            rows.append(
+                (
+                    a,
+                    n,
+                    which,
+                    bias,
+                    eb,
+                    sd,
+                    es,
+                    float(sg.mean()),
+                    cover,
+                    ntail,
+                    f"{int(ok.sum())}/{trials}",
+                )
+            )
     save_arrays(root / "a_pareto_summary.npz", **{k: np.asarray(v) for k, v in cols.items()})
     write_sidecar(
-        root / "a_pareto_summary.json", seed=int(cfg["seed"]),
+        root / "a_pareto_summary.json",
+        seed=int(cfg["seed"]),
         sizes={"alpha": list(ALPHAS), "n": list(cfg["a_n"]), "trials": trials},
-        part="a", mode=cfg["mode"], sweep=str(root / "a_pareto"),
+        part="a",
+        mode=cfg["mode"],
+        sweep=str(root / "a_pareto"),
     )
-    head = ["α", "n", "xmin", "bias", "exact bias", "sd", "exact sd", "mean σ̂",
-            "coverage (95%)", "mean n_tail", "ok"]
+    head = [
+        "α",
+        "n",
+        "xmin",
+        "bias",
+        "exact bias",
+        "sd",
+        "exact sd",
+        "mean σ̂",
+        "coverage (95%)",
+        "mean n_tail",
+        "ok",
+    ]
     md = (
         f"### (a) α estimator on exact Pareto samples ({trials} trials per cell)\n\n"
         "bias = mean(α̂) − α; sd = standard deviation of α̂ over trials; σ̂ = (α̂−1)/√n_tail "
@@ -214,15 +279,26 @@ def _linfit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     return float(coef[0]), float(coef[1]), float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
 
 
-def _get_sweep(key, fn, grid, *, trials, out: Path, name, chunk_size, progress, devices, meta,
-               run: bool):
+def _get_sweep(
+    key, fn, grid, *, trials, out: Path, name, chunk_size, progress, devices, meta, run: bool
+):
     """Run (or resume) a sweep; with ``run=False`` only read what is already complete."""
     if not run:
         if not (out / "sweep.json").exists():
             return None
         return sweep.load(out)
-    return sweep.run(key, fn, grid, trials=trials, out=out, name=name, chunk_size=chunk_size,
-                     progress=progress, devices=devices, meta=meta)
+    return sweep.run(
+        key,
+        fn,
+        grid,
+        trials=trials,
+        out=out,
+        name=name,
+        chunk_size=chunk_size,
+        progress=progress,
+        devices=devices,
+        meta=meta,
+    )
 
 
 ESTIMATORS = {
@@ -233,8 +309,19 @@ ESTIMATORS = {
 
 def part_b(key, cfg, root: Path, *, progress: bool, devices, run: bool = True) -> str:
     mus = list(cfg["b_mu"])
-    names = ("est", "M", "Q", "mu", "mean", "median", "sd", "num_ok", "trials", "mean_num_tail",
-             "mean_lam_max")
+    names = (
+        "est",
+        "M",
+        "Q",
+        "mu",
+        "mean",
+        "median",
+        "sd",
+        "num_ok",
+        "trials",
+        "mean_num_tail",
+        "mean_lam_max",
+    )
     cols = {k: [] for k in names}
     fits = []
     timings = {}
@@ -243,27 +330,43 @@ def part_b(key, cfg, root: Path, *, progress: bool, devices, run: bool = True) -
         grid = {"M": [M], "Q": list(cfg["b_Q"]), "mu": mus}
         t0 = time.perf_counter()
         res = _get_sweep(
-            jax.random.fold_in(key, 2), esd_trial, grid, trials=trials,
-            out=root / f"b_alpha_mu_M{M}", name="sims.calibrate.esd_trial/v2",
-            chunk_size=max(1, 16_000_000 // (M * M * 4)), progress=progress, devices=devices,
-            meta={"part": "b", "M": M}, run=run,
+            jax.random.fold_in(key, 2),
+            esd_trial,
+            grid,
+            trials=trials,
+            out=root / f"b_alpha_mu_M{M}",
+            name="sims.calibrate.esd_trial/v2",
+            chunk_size=max(1, 16_000_000 // (M * M * 4)),
+            progress=progress,
+            devices=devices,
+            meta={"part": "b", "M": M, "seed": cfg["seed"]},
+            run=run,
         )
         timings[M] = time.perf_counter() - t0
         if res is None or not len(res):
             continue
         for est, (ka, ks_, kn) in ESTIMATORS.items():
-            for p, d in zip(res.points, res.data):
+            for p, d in zip(res.points, res.data, strict=True):
                 ok = d[ks_] == 0
                 a = d[ka][ok]
-                vals = (est, M, p["Q"], p["mu"], a.mean() if a.size else np.nan,
-                        np.median(a) if a.size else np.nan,
-                        a.std(ddof=1) if a.size > 1 else np.nan, int(ok.sum()), trials,
-                        d[kn][ok].mean() if a.size else np.nan, d["lam_max"].mean())
-                for k, v in zip(names, vals):
+                vals = (
+                    est,
+                    M,
+                    p["Q"],
+                    p["mu"],
+                    a.mean() if a.size else np.nan,
+                    np.median(a) if a.size else np.nan,
+                    a.std(ddof=1) if a.size > 1 else np.nan,
+                    int(ok.sum()),
+                    trials,
+                    d[kn][ok].mean() if a.size else np.nan,
+                    d["lam_max"].mean(),
+                )
+                for k, v in zip(names, vals, strict=True):
                     cols[k].append(v)
             for Q in cfg["b_Q"]:
                 xs, ys, lim = [], [], []
-                for pt, d in zip(res.points, res.data):
+                for pt, d in zip(res.points, res.data, strict=True):
                     if pt["Q"] != Q:
                         continue
                     mu = pt["mu"]
@@ -281,15 +384,24 @@ def part_b(key, cfg, root: Path, *, progress: bool, devices, run: bool = True) -
                 else:
                     a_ = b_ = sa = sb = np.nan
                 dev = [m - (mu / 2 + 1) for mu, m, _ in lim]
-                fits.append({
-                    "est": est, "M": M, "Q": Q, "trials": trials, "a": a_, "b": b_,
-                    "se_a": sa, "se_b": sb, "num_mu_fit": int(len(np.unique(x))),
-                    "limit_mu": [mu for mu, _, _ in lim],
-                    "limit_mean_alpha": [m for _, m, _ in lim],
-                    "limit_se": [s_ for _, _, s_ in lim],
-                    "limit_dev": dev,
-                    "limit_max_abs_dev": float(np.max(np.abs(dev))) if dev else np.nan,
-                })
+                fits.append(
+                    {
+                        "est": est,
+                        "M": M,
+                        "Q": Q,
+                        "trials": trials,
+                        "a": a_,
+                        "b": b_,
+                        "se_a": sa,
+                        "se_b": sb,
+                        "num_mu_fit": int(len(np.unique(x))),
+                        "limit_mu": [mu for mu, _, _ in lim],
+                        "limit_mean_alpha": [m for _, m, _ in lim],
+                        "limit_se": [s_ for _, _, s_ in lim],
+                        "limit_dev": dev,
+                        "limit_max_abs_dev": float(np.max(np.abs(dev))) if dev else np.nan,
+                    }
+                )
     if not fits:
         return "### (b) α(µ)\n\nNo data.\n"
     arrays = {k: np.asarray(v) for k, v in cols.items()}
@@ -300,26 +412,52 @@ def part_b(key, cfg, root: Path, *, progress: bool, devices, run: bool = True) -
     save_arrays(root / "b_alpha_mu.npz", **arrays)
     Ms = sorted({f["M"] for f in fits})
     write_sidecar(
-        root / "b_alpha_mu.json", seed=int(cfg["seed"]),
-        sizes={"mu": mus, "M": Ms, "Q": list(cfg["b_Q"]),
-               "trials": {str(M): cfg["b_trials"][M] for M in Ms}},
-        part="b", mode=cfg["mode"], fits=fits, seconds_per_M=timings,
+        root / "b_alpha_mu.json",
+        seed=int(cfg["seed"]),
+        sizes={
+            "mu": mus,
+            "M": Ms,
+            "Q": list(cfg["b_Q"]),
+            "trials": {str(M): cfg["b_trials"][M] for M in Ms},
+        },
+        part="b",
+        mode=cfg["mode"],
+        fits=fits,
+        seconds_per_M=timings,
         entries="symmetric Pareto (htrmt.ensembles.pareto), normalization N",
         estimators={
             "ksmin": "htrmt.fit.powerlaw(lam): xmin by minimum two-sided KS distance",
             "peer": "htrmt.fit.powerlaw(lam, ks='powerlaw', alpha_max=3): powerlaw.Fit defaults",
         },
     )
-    head = ["estimator", "M", "Q", "trials", "a", "b", "µ values in (2, 4)",
-            "max |ᾱ − (µ/2+1)|, µ < 2"]
-    rows = [(f["est"], f["M"], f["Q"], f["trials"],
-             f"{f['a']:.3f} ± {f['se_a']:.3f}", f"{f['b']:.3f} ± {f['se_b']:.3f}",
-             f["num_mu_fit"], f["limit_max_abs_dev"]) for f in fits]
+    head = [
+        "estimator",
+        "M",
+        "Q",
+        "trials",
+        "a",
+        "b",
+        "µ values in (2, 4)",
+        "max |ᾱ − (µ/2+1)|, µ < 2",
+    ]
+    rows = [
+        (
+            f["est"],
+            f["M"],
+            f["Q"],
+            f["trials"],
+            f"{f['a']:.3f} ± {f['se_a']:.3f}",
+            f"{f['b']:.3f} ± {f['se_b']:.3f}",
+            f["num_mu_fit"],
+            f["limit_max_abs_dev"],
+        )
+        for f in fits
+    ]
     md = (
         "### (b) α of the ESD against the entries' tail index µ\n\n"
         "W is Q·M × M with symmetric Pareto entries (P(|w| > x) = x^−µ). Estimators: `ksmin` = "
         "`htrmt.fit.powerlaw(esd(W))` (xmin by minimum two-sided KS distance, α unrestricted); "
-        "`peer` = `powerlaw(esd(W), ks=\"powerlaw\", alpha_max=3)` (the defaults of the "
+        '`peer` = `powerlaw(esd(W), ks="powerlaw", alpha_max=3)` (the defaults of the '
         "`powerlaw` package, which WeightWatcher uses: candidates with α̂ ≥ 3 are excluded). "
         "a, b: least squares α = aµ + b over all trials with 2 < µ < 4 (± standard errors). "
         "Last column: the largest deviation of the mean α from µ/2 + 1 over the µ < 2 values.\n\n"
@@ -333,8 +471,14 @@ def part_b(key, cfg, root: Path, *, progress: bool, devices, run: bool = True) -
             r = [mu, mu / 2 + 1]
             for M in Ms:
                 for Q in Qs:
-                    i = [j for j in range(len(cols["mu"])) if cols["est"][j] == est
-                         and cols["M"][j] == M and cols["Q"][j] == Q and cols["mu"][j] == mu]
+                    i = [
+                        j
+                        for j in range(len(cols["mu"]))
+                        if cols["est"][j] == est
+                        and cols["M"][j] == M
+                        and cols["Q"][j] == Q
+                        and cols["mu"][j] == mu
+                    ]
                     r.append(cols["mean"][i[0]] if i else np.nan)
             rows2.append(r)
         md += f"\nMean α per µ, estimator `{est}`:\n\n" + markdown_table(head2, rows2, fmt="{:.2f}")
@@ -361,21 +505,30 @@ def _phase_api():
 def part_c(key, cfg, root: Path, *, progress: bool, devices) -> str:
     classify = _phase_api()
     if classify is None:
-        return ("### (c) phase classifier\n\nSkipped: `htrmt.phases.classify` / "
-                "`htrmt.ensembles.phase_example` are not available in this build.\n")
+        return (
+            "### (c) phase classifier\n\nSkipped: `htrmt.phases.classify` / "
+            "`htrmt.ensembles.phase_example` are not available in this build.\n"
+        )
     names = PHASE_NAMES
     grid = {"M": list(cfg["c_M"]), "Q": list(cfg["c_Q"])}
     trials = cfg["c_trials"]
     res = sweep.run(
-        jax.random.fold_in(key, 3), phase_trial, grid, trials=trials, out=root / "c_phases",
-        name="sims.calibrate.phase_trial/v2", chunk_size=5, progress=progress, devices=devices,
-        meta={"part": "c", "phases": list(names)},
+        jax.random.fold_in(key, 3),
+        phase_trial,
+        grid,
+        trials=trials,
+        out=root / "c_phases",
+        name="sims.calibrate.phase_trial/v2",
+        chunk_size=5,
+        progress=progress,
+        devices=devices,
+        meta={"part": "c", "phases": list(names), "seed": cfg["seed"]},
     )
     idx = {n: i for i, n in enumerate(names)}
     k = len(names)
     conf = np.zeros((k, k), dtype=int)
     by_size = {}
-    for p, d in zip(res.points, res.data):
+    for p, d in zip(res.points, res.data, strict=True):
         lam = d["lam"]  # (trials, phases, M)
         s = by_size.setdefault((p["M"], p["Q"]), np.zeros((k, k), dtype=int))
         for t in range(lam.shape[0]):
@@ -388,16 +541,24 @@ def part_c(key, cfg, root: Path, *, progress: bool, devices) -> str:
                 s[i, j] += 1
     sizes = sorted(by_size)
     save_arrays(
-        root / "c_confusion.npz", confusion=conf, phases=np.asarray(names),
-        by_size=np.stack([by_size[s] for s in sizes]), sizes=np.asarray(sizes),
+        root / "c_confusion.npz",
+        confusion=conf,
+        phases=np.asarray(names),
+        by_size=np.stack([by_size[s] for s in sizes]),
+        sizes=np.asarray(sizes),
     )
     write_sidecar(
-        root / "c_confusion.json", seed=int(cfg["seed"]),
+        root / "c_confusion.json",
+        seed=int(cfg["seed"]),
         sizes={"M": list(cfg["c_M"]), "Q": list(cfg["c_Q"]), "trials": trials},
-        part="c", mode=cfg["mode"], phases=list(names),
+        part="c",
+        mode=cfg["mode"],
+        phases=list(names),
     )
-    rows = [[names[i]] + [int(v) for v in conf[i]] + [f"{conf[i, i] / max(conf[i].sum(), 1):.0%}"]
-            for i in range(k)]
+    rows = [
+        [names[i]] + [int(v) for v in conf[i]] + [f"{conf[i, i] / max(conf[i].sum(), 1):.0%}"]
+        for i in range(k)
+    ]
     md = (
         f"### (c) phase classifier confusion matrix ({trials} matrices per phase and size; "
         f"M ∈ {list(cfg['c_M'])}, Q ∈ {list(cfg['c_Q'])})\n\n"
@@ -416,19 +577,27 @@ def part_c(key, cfg, root: Path, *, progress: bool, devices) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sims.calibrate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sims.calibrate", description=__doc__.split("\n")[0]
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small grid for CI (default)")
     mode.add_argument("--full", action="store_true", help="the whole grid (long)")
     parser.add_argument("--parts", nargs="+", choices=("a", "b", "c"), default=["a", "b", "c"])
-    parser.add_argument("--M", nargs="+", type=int, default=None,
-                        help="restrict part (b) to these sizes M")
+    parser.add_argument(
+        "--M", nargs="+", type=int, default=None, help="restrict part (b) to these sizes M"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="output folder (default out/sims/calibrate/<mode>)")
+    parser.add_argument(
+        "--out", default=None, help="output folder (default out/sims/calibrate/<mode>)"
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-figure", action="store_true")
-    parser.add_argument("--summarize-only", action="store_true",
-                        help="part (b): only summarise the points already computed (no new runs)")
+    parser.add_argument(
+        "--summarize-only",
+        action="store_true",
+        help="part (b): only summarise the points already computed (no new runs)",
+    )
     parser.add_argument("--devices", type=int, default=None, help="number of devices to shard over")
     args = parser.parse_args(argv)
 

@@ -147,7 +147,9 @@ def test_fluctuation_std_dtype_and_shape(model, dtype):
     s = jnp.asarray([[1.5, 2.0], [3.0, 4.0]], dtype)
     out = bbp.fluctuation_std(s, 900, 300, 1.2, model=model)
     assert out.dtype == dtype and out.shape == (2, 2)
-    ref = np.array([float(bbp.fluctuation_std(float(x), 900, 300, 1.2, model=model)) for x in s.ravel()])
+    ref = np.array(
+        [float(bbp.fluctuation_std(float(x), 900, 300, 1.2, model=model)) for x in s.ravel()]
+    )
     rtol = 1e-14 if dtype == jnp.float64 else 1e-6
     np.testing.assert_allclose(np.asarray(out).ravel(), ref, rtol=rtol)
 
@@ -202,7 +204,7 @@ def test_bad_input():
 CHUNK = 50
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _top_eigs(model, N, M, strength, sigma, trials, seed, beta=1):
     """Top eigenvalue of WᵀW/N for ``trials`` samples (numpy float64 array)."""
 
@@ -261,7 +263,8 @@ def _check_outlier(model, N, M, strength, sigma, trials, seed, beta=1):
 
 
 @pytest.mark.parametrize(
-    "model, strength", [("covariance", 1.5), ("covariance", 4.0), ("low_rank", 1.5), ("low_rank", 3.0)]
+    "model, strength",
+    [("covariance", 1.5), ("covariance", 4.0), ("low_rank", 1.5), ("low_rank", 3.0)],
 )
 def test_sampled_outlier_matches_location_and_std(model, strength):
     # Q = 2, N = 400: 400 trials; the std band is about ±13.8 % (the low-rank formula with 4S²
@@ -286,7 +289,8 @@ def test_sampled_outlier_location_error_shrinks(model):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "model, strength", [("covariance", 1.0), ("covariance", 2.0), ("low_rank", 1.2), ("low_rank", 2.5)]
+    "model, strength",
+    [("covariance", 1.0), ("covariance", 2.0), ("low_rank", 1.2), ("low_rank", 2.5)],
 )
 def test_sampled_outlier_large_n(model, strength):
     # N = 1200, M = 600, 400 trials: mean band ≈ 3.9 sd/20 + 10/1200, std band about ±13.8 %;

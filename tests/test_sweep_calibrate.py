@@ -28,8 +28,14 @@ def test_calibrate_quick_runs_and_pareto_numbers_are_sane(tmp_path, standard_pro
 
     out = tmp_path / "cal"
     assert calibrate.main(["--quick", "--out", str(out), "--no-progress"]) == 0
-    for name in ("calibration.md", "a_pareto_summary.npz", "a_pareto_summary.json",
-                 "b_alpha_mu.npz", "b_alpha_mu.json", "fig_calibration.png"):
+    for name in (
+        "calibration.md",
+        "a_pareto_summary.npz",
+        "a_pareto_summary.json",
+        "b_alpha_mu.npz",
+        "b_alpha_mu.json",
+        "fig_calibration.png",
+    ):
         assert (out / name).exists(), name
     side = json.loads((out / "a_pareto_summary.json").read_text())
     assert side["seed"] == 0 and side["x64"] is True and "git_commit" in side and side["jax"]
@@ -54,3 +60,10 @@ def test_calibrate_quick_runs_and_pareto_numbers_are_sane(tmp_path, standard_pro
     b = json.loads((out / "b_alpha_mu.json").read_text())
     for f in b["fits"]:
         assert f["limit_max_abs_dev"] < 0.25, f
+    # part (c): every generated matrix classified once
+    if (out / "c_confusion.npz").exists():
+        c = np.load(out / "c_confusion.npz")
+        side_c = json.loads((out / "c_confusion.json").read_text())
+        per_row = side_c["sizes"]["trials"] * len(side_c["sizes"]["M"]) * len(side_c["sizes"]["Q"])
+        assert c["confusion"].shape == (6, 6)
+        assert np.all(c["confusion"].sum(axis=1) == per_row)

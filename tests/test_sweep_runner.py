@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -67,7 +66,7 @@ def test_vmap_equals_loop_of_single_trials(tmp_path, key):
     assert res.complete and len(res) == 4
     assert sorted(res.names) == ["lam", "lam_max", "stats.0", "stats.1"]
     assert res.stack("lam_max").shape == (4, 5)
-    for p, d in zip(res.points, res.data):
+    for p, d in zip(res.points, res.data, strict=True):
         ks = sweep.trial_keys(key, p, 5)
         single = jax.jit(trial_fn, static_argnames="M")  # one trial at a time, no vmap
         for i in range(5):
@@ -87,7 +86,7 @@ def test_vmap_equals_loop_of_single_trials(tmp_path, key):
 def test_chunking_and_static_do_not_change_results(tmp_path, key):
     a = sweep.run(key, trial_fn, GRID, trials=5, out=tmp_path / "a", progress=False)
     b = sweep.run(key, trial_fn, GRID, trials=5, out=tmp_path / "b", chunk_size=2, progress=False)
-    for da, db in zip(a.data, b.data):
+    for da, db in zip(a.data, b.data, strict=True):
         for n in da:
             np.testing.assert_allclose(da[n], db[n], rtol=1e-10)
 
@@ -97,7 +96,7 @@ def test_chunking_and_static_do_not_change_results(tmp_path, key):
     g = {"a": [0.5, 2.0], "n": [3]}
     c = sweep.run(key, cheap, g, trials=5, out=tmp_path / "c", progress=False)
     d = sweep.run(key, cheap, g, trials=5, out=tmp_path / "d", static=("a", "n"), progress=False)
-    for dc, dd in zip(c.data, d.data):
+    for dc, dd in zip(c.data, d.data, strict=True):
         np.testing.assert_allclose(dc["x"], dd["x"], rtol=1e-14)
 
 
@@ -150,9 +149,7 @@ def test_bad_arguments(tmp_path, key):
     with pytest.raises(TypeError, match="key"):
         sweep.run(0, trial_fn, GRID, trials=2, out=tmp_path / "a")
     with pytest.raises(TypeError, match="must be static"):
-        sweep.run(
-            key, lambda k, *, s: k, {"s": ["a"]}, trials=2, out=tmp_path / "b", static=()
-        )
+        sweep.run(key, lambda k, *, s: k, {"s": ["a"]}, trials=2, out=tmp_path / "b", static=())
     with pytest.raises(ValueError, match="devices"):
         sweep.run(key, trial_fn, GRID, trials=2, out=tmp_path / "c", devices=999)
     with pytest.raises(FileNotFoundError):
@@ -234,7 +231,7 @@ def test_atomic_writes_leave_no_partial_files(tmp_path, key, monkeypatch):
     assert len(part) == 2 and len(part.missing) == 2 and not part.complete
     full = sweep.run(key, trial_fn, GRID, trials=5, out=out, progress=False)
     clean = sweep.run(key, trial_fn, GRID, trials=5, out=tmp_path / "clean", progress=False)
-    for a, b in zip(full.data, clean.data):
+    for a, b in zip(full.data, clean.data, strict=True):
         for n in a:
             np.testing.assert_array_equal(a[n], b[n])
 
@@ -289,8 +286,11 @@ def _env(**extra):
 
 def _run_worker(script, out, **extra):
     p = subprocess.run(
-        [sys.executable, str(script), str(out)], env=_env(**extra), capture_output=True,
-        text=True, timeout=300,
+        [sys.executable, str(script), str(out)],
+        env=_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert p.returncode == 0, p.stderr[-3000:]
     return p.stdout
@@ -301,8 +301,10 @@ def test_resume_after_sigkill(tmp_path):
     script.write_text(WORKER)
     out = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(out)], env=_env(NAP="0.4"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, str(script), str(out)],
+        env=_env(NAP="0.4"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     idx = out / "index.jsonl"
     deadline = time.time() + 240
@@ -311,7 +313,10 @@ def test_resume_after_sigkill(tmp_path):
             if idx.exists() and len(idx.read_text().splitlines()) >= 3:
                 break
             if proc.poll() is not None:
-                pytest.fail("worker finished before it could be killed: " + proc.stderr.read().decode()[-2000:])
+                pytest.fail(
+                    "worker finished before it could be killed: "
+                    + proc.stderr.read().decode()[-2000:]
+                )
             time.sleep(0.05)
         else:
             pytest.fail("worker made no progress")
@@ -336,7 +341,7 @@ def test_resume_after_sigkill(tmp_path):
     _run_worker(script, tmp_path / "clean")
     a, b = sweep.load(out), sweep.load(tmp_path / "clean")
     assert a.complete and b.complete
-    for da, db in zip(a.data, b.data):
+    for da, db in zip(a.data, b.data, strict=True):
         for n in da:
             np.testing.assert_array_equal(da[n], db[n])
 
@@ -354,7 +359,7 @@ def test_sharded_over_four_host_devices_matches_one(tmp_path):
     assert len(meta["runs"][0]["devices"]) == 4 and meta["runs"][0]["chunk_size"] == 8
     a, b = sweep.load(tmp_path / "four"), sweep.load(tmp_path / "one")
     assert a.complete and b.complete
-    for da, db in zip(a.data, b.data):
+    for da, db in zip(a.data, b.data, strict=True):
         assert da["x"].shape == db["x"].shape
         for n in da:
             np.testing.assert_allclose(da[n], db[n], rtol=1e-12)

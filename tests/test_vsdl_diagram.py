@@ -28,8 +28,12 @@ def test_ising_annealed_phases_and_lines():
 def test_ising_quenched_tau0():
     d = vsdl.phase_diagram([1.0, 1.3, 1.6], [0.0], model="ising", theory="quenched")
     assert d.phase_names()[0].tolist() == ["poor", "spin_glass", "perfect"]
-    with pytest.raises(ValueError, match="tau"):
-        vsdl.phase_diagram([1.0], [0.5], model="ising", theory="quenched")
+    # τ = 0.5: α_c = 1.571, spinodal 1.903 (RS with q ≠ R); the metastable state at 1.6 has
+    # positive entropy there
+    d = vsdl.phase_diagram([1.0, 1.6, 2.0], [0.0, 0.5], model="ising", theory="quenched")
+    assert d.phase_names()[1].tolist() == ["poor", "coexistence", "perfect"]
+    tl, al = d.lines["transition"]
+    assert tl[0] == 0.0 and abs(al[0] - 1.24468) < 1e-4 and np.all(np.diff(al) > 0)
 
 
 def test_coexistence_at_positive_temperature():

@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     d.add_argument("--model", choices=("ising", "spherical"), default="ising")
     d.add_argument("--theory", choices=("annealed", "high_temperature", "quenched"), default=None,
-                   help="default: annealed for ising (all τ), quenched for spherical")
+                   help="default: quenched (replica symmetric, every τ)")
     d.add_argument("--alpha", default="0.25:3.0:12", help="loads: lo:hi:num[:log] or a,b,c")
     d.add_argument("--tau", default="0.1:1.5:8", help="temperatures: lo:hi:num[:log] or a,b,c")
     d.add_argument("--n", type=int, default=100, help="weights per perceptron (Monte Carlo)")
@@ -80,7 +80,7 @@ def compute_diagram(args: argparse.Namespace) -> tuple[Any, Path]:
     from htrmt.sweep import atomic_write_json, environment
 
     model = args.model
-    theory = args.theory or ("annealed" if model == "ising" else "quenched")
+    theory = args.theory or "quenched"
     alpha = _grid(args.alpha, "alpha")
     tau = _grid(args.tau, "tau")
     n, replicas, sweeps = args.n, args.replicas, args.sweeps
@@ -199,10 +199,14 @@ def _run_critical(args: argparse.Namespace) -> int:
     q = th.critical_load(model="ising", theory="quenched")
     print(f"  quenched RS, τ=0:  α_c = {float(q.alpha_c):.5f}  spinodal {float(q.alpha_spinodal):.5f}"
           "  (literature 1.245, 1.49)")
-    a = th.critical_load(model="ising", theory="annealed", tau=tau)
-    for t, ac, sp in zip(np.atleast_1d(tau), np.atleast_1d(a.alpha_c), np.atleast_1d(a.alpha_spinodal)):
-        print(f"  annealed, τ={t:.3g}:  α_c = {ac:.5f}  spinodal {sp:.5f}"
-              + ("  (literature 1.448)" if t == 0 else ""))
+    for theory in ("quenched", "annealed"):
+        a = th.critical_load(model="ising", theory=theory, tau=tau)
+        for t, ac, sp in zip(np.atleast_1d(tau), np.atleast_1d(a.alpha_c),
+                             np.atleast_1d(a.alpha_spinodal)):
+            if theory == "quenched" and t == 0:
+                continue
+            print(f"  {theory}, τ={t:.3g}:  α_c = {ac:.5f}  spinodal {sp:.5f}"
+                  + ("  (literature 1.448)" if t == 0 else ""))
     h = th.critical_load(model="ising", theory="high_temperature")
     print(f"  high temperature: (α/τ)_c = {float(h.alpha_c):.5f}  spinodal {float(h.alpha_spinodal):.5f}")
     print("Spherical perceptron, Gibbs learning at τ=0, ε·α at α = 1000:")

@@ -78,7 +78,10 @@ def _classify(b: _th.Branches, model: str, theory: str, A, T, good_error: float)
     perfect = eps_g == 0
     interior = b.valid & b.stable & (b.epsilon > 0)
     meta = interior.any(-1) & perfect
-    s = _entropy(model, theory, b.epsilon, b.free_entropy, A[..., None], T[..., None])
+    if b.entropy is not None:
+        s = b.entropy
+    else:
+        s = _entropy(model, theory, b.epsilon, b.free_entropy, A[..., None], T[..., None])
     glass = (interior & (s < 0)).any(-1) & perfect & (model == "ising")
     phase = np.where(perfect, 2, phase)
     phase = np.where(meta, 3, phase)
@@ -106,7 +109,7 @@ def phase_diagram(
     tau: Any,
     *,
     model: str = "ising",
-    theory: str = "annealed",
+    theory: str = "quenched",
     good_error: float = 0.2,
     simulation: Any = None,
 ) -> PhaseDiagram:
@@ -130,7 +133,7 @@ def phase_diagram(
     Example:
         >>> d = phase_diagram([0.5, 1.0, 1.6], [0.0, 0.5], model="ising", theory="annealed")
         >>> d.phase_names()[0].tolist()
-        ['poor', 'poor', 'coexistence']
+        ['poor', 'poor', 'spin_glass']
     """
     a = np.asarray(alpha, np.float64)
     t = np.asarray(tau, np.float64)
@@ -147,10 +150,11 @@ def phase_diagram(
         eps = _th.generalization_error(A, T, model=model, theory=theory)
     phase = _classify(b, model, theory, A, T, good_error)
     lines: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    t_lo = 0.0 if theory != "quenched" else t.min()  # the lines reach down to τ = 0
-    tfine = np.linspace(t_lo, t.max(), 61) if t.size > 1 else t
+    # the lines reach down to τ = 0, finer than the grid (the quenched RS curve costs more)
+    nline = 61 if theory != "quenched" else 16
+    tfine = np.linspace(0.0, t.max(), nline) if t.size > 1 else t
     if model == "ising":
-        tl = tfine if theory != "quenched" else np.zeros(1)
+        tl = tfine
         if theory == "high_temperature":
             cl = _th.critical_load(model=model, theory=theory)
             lines["transition"] = (tfine, float(cl.alpha_c) * tfine)

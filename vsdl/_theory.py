@@ -81,12 +81,6 @@ def _check_alpha_tau(
         raise ValueError(f"alpha (the load P/N) must be > 0, got alpha={alpha!r}")
     if np.any(t < 0):
         raise ValueError(f"tau (the temperature) must be >= 0, got tau={tau!r}")
-    if theory == "quenched" and model == "ising" and np.any(t != 0):
-        raise ValueError(
-            "theory='quenched' for model='ising' is the replica-symmetric theory at tau = 0 (Gibbs "
-            f"learning = version space); tau > 0 is not implemented, got tau={tau!r}. Use "
-            "theory='annealed' or 'high_temperature' for tau > 0 (or model='spherical')."
-        )
     return np.broadcast_arrays(a, t)
 
 
@@ -298,6 +292,8 @@ class Branches:
         stable: True where the saddle point is a local maximum (a thermodynamic state).
         valid: True where the slot holds a saddle point.
         global_index: slot of the global maximum, shape ``(...)``.
+        entropy: entropy per weight of each saddle point where the theory computes it (the
+            quenched Ising theory at τ > 0), else None.
     """
 
     epsilon: np.ndarray
@@ -305,6 +301,7 @@ class Branches:
     stable: np.ndarray
     valid: np.ndarray
     global_index: np.ndarray
+    entropy: np.ndarray | None = None
 
     @property
     def global_epsilon(self) -> np.ndarray:
@@ -390,6 +387,8 @@ def branches(alpha: Any, tau: Any = 0.0, *, model: str = "ising", theory: str = 
     a, t = _check_alpha_tau(alpha, tau, theory, model)
     if theory == "quenched" and model == "spherical" and np.any(t > 0):
         return _spherical_quenched_branches(a, t)
+    if theory == "quenched" and model == "ising" and np.any(t > 0):
+        return _ising_quenched_branches(a, t)
     shape = a.shape
     a, t = a.ravel(), t.ravel()
     if theory == "high_temperature":
@@ -492,6 +491,88 @@ def replica_symmetric(alpha: Any, tau: Any) -> ReplicaSymmetric:
     eps = 2.0 * np.arcsin(np.sqrt(np.clip(0.5 * (1.0 - R), 0.0, 1.0))) / np.pi
     rs = lambda x: x.reshape(shape)
     return ReplicaSymmetric(rs(q), rs(R), rs(eps), rs(f))
+
+
+_RS_RGRID = np.concatenate([
+    np.geomspace(1e-3, 0.02, 30, endpoint=False),
+    np.linspace(0.02, 0.9, 300),
+    1.0 - np.geomspace(0.1, 1e-4, 100)[1:],
+])
+_RS_CACHE: dict[float, tuple] = {}
+
+
+def _ising_rs_curves(taus: np.ndarray) -> dict[float, tuple]:
+    """The Ising RS saddle-point curve ``R ↦ (α, f, s)`` at each τ > 0 (cached per τ)."""
+    from ._quenched_t import energy, ising_branch
+
+    todo = [float(x) for x in np.unique(taus) if float(x) not in _RS_CACHE]
+    if todo:
+        tt = np.asarray(todo)
+        eps0 = np.arccos(_RS_RGRID[0]) / np.pi
+        a0 = np.array([_family_R("ising", "annealed", np.array([eps0]), -math.expm1(-1.0 / x))["A"][0]
+                       for x in tt])
+        A, q, f, conv = ising_branch(tt, _RS_RGRID, a0)
+        for i, x in enumerate(todo):
+            ok = np.cumprod(conv[i]).astype(bool)  # the continued prefix
+            R = _RS_RGRID[ok]
+            e = energy(q[i, ok], R, np.full(R.shape, 1.0 / x), A[i, ok])
+            _RS_CACHE[x] = (R, A[i, ok], f[i, ok], f[i, ok] + e / x)
+    return {float(x): _RS_CACHE[float(x)] for x in np.unique(taus)}
+
+
+def _ising_rs_transition(curve: tuple) -> tuple[float, float, float, float]:
+    R, A, f, _ = curve
+    k = int(np.argmax(A))
+    j = np.nonzero((f[:k] > 0) & (f[1 : k + 1] <= 0))[0]
+    if j.size == 0:
+        raise ValueError("no first-order transition found on the Ising RS curve")
+    j = int(j[0])
+    w = f[j] / (f[j] - f[j + 1])
+    Rc = R[j] + w * (R[j + 1] - R[j])
+    ac = A[j] + w * (A[j + 1] - A[j])
+    eps = lambda r: float(np.arccos(r) / np.pi)
+    return float(ac), float(A[k]), eps(Rc), eps(R[k])
+
+
+def _ising_quenched_branches(a: np.ndarray, t: np.ndarray) -> Branches:
+    """All saddle points of the Ising RS theory; τ > 0 from the R-parametrised curve."""
+    shape = a.shape
+    af, tf = a.ravel(), t.ravel()
+    n = af.size
+    eps = np.full((n, MAX_BRANCHES), np.nan)
+    f = np.full((n, MAX_BRANCHES), np.nan)
+    s = np.full((n, MAX_BRANCHES), np.nan)
+    stable = np.zeros((n, MAX_BRANCHES), bool)
+    cold = tf == 0
+    if np.any(cold):
+        b0 = branches(af[cold], 0.0, model="ising", theory="quenched")
+        eps[cold], f[cold], stable[cold] = b0.epsilon, b0.free_entropy, b0.stable
+        s[cold] = b0.free_entropy
+    curves = _ising_rs_curves(tf[~cold])
+    for i in np.nonzero(~cold)[0]:
+        R, A, fc, sc = curves[float(tf[i])]
+        if af[i] < A[0]:
+            raise ValueError(
+                f"alpha={af[i]!r} is below the range the quenched Ising theory resolves at "
+                f"tau={tf[i]!r} (alpha >= {A[0]:.3g}, where R = {R[0]:.0e})"
+            )
+        d = A - af[i]
+        ks = np.nonzero((d[:-1] > 0) != (d[1:] > 0))[0][: MAX_BRANCHES - 1]
+        w = d[ks] / (d[ks] - d[ks + 1])
+        Rr = R[ks] + w * (R[ks + 1] - R[ks])
+        e_r = np.arccos(Rr) / np.pi
+        order = np.argsort(-e_r)
+        m = ks.size
+        eps[i, :m] = e_r[order]
+        f[i, :m] = (fc[ks] + w * (fc[ks + 1] - fc[ks]))[order]
+        s[i, :m] = (sc[ks] + w * (sc[ks + 1] - sc[ks]))[order]
+        stable[i, :m] = (A[ks + 1] > A[ks])[order]
+    eps[:, -1], f[:, -1], s[:, -1], stable[:, -1] = 0.0, 0.0, 0.0, True
+    valid = ~np.isnan(eps)
+    score = np.where(stable & valid, f, -np.inf)
+    gidx = np.argmax(score, axis=-1)
+    rs = lambda x: x.reshape(shape + (MAX_BRANCHES,))
+    return Branches(rs(eps), rs(f), rs(stable), rs(valid), gidx.reshape(shape), rs(s))
 
 
 def _spherical_quenched_branches(a: np.ndarray, t: np.ndarray) -> Branches:
@@ -634,8 +715,6 @@ def critical_load(*, model: str = "ising", theory: str = "quenched", tau: Any = 
     t = _as_grid(tau, "tau")
     if np.any(t < 0):
         raise ValueError(f"tau (the temperature) must be >= 0, got tau={tau!r}")
-    if theory == "quenched" and np.any(t != 0):
-        raise ValueError(f"theory='quenched' is implemented at tau = 0 only, got tau={tau!r}")
     if model == "spherical":
         raise ValueError(
             "model='spherical' has no first-order transition: its generalization error falls "
@@ -644,8 +723,14 @@ def critical_load(*, model: str = "ising", theory: str = "quenched", tau: Any = 
     out = np.empty(t.shape + (4,))
     flat = t.ravel()
     cs = [(-math.expm1(-1.0 / x) if x > 0 else 1.0) if theory == "annealed" else 1.0 for x in flat]
+    if theory == "quenched" and np.any(flat > 0):
+        hot = np.unique(flat[flat > 0])
+        curves = _ising_rs_curves(hot)
     cache: dict[float, tuple] = {}
     for i, cval in enumerate(cs):
+        if theory == "quenched" and flat[i] > 0:
+            out.reshape(-1, 4)[i] = _ising_rs_transition(curves[float(flat[i])])
+            continue
         if cval not in cache:
             cache[cval] = _transition_one(model, theory, cval)
         out.reshape(-1, 4)[i] = cache[cval]

@@ -37,12 +37,16 @@ def run(args: argparse.Namespace) -> int:
         for k, v in meta.get("axes", {}).items():
             print(f"  {k:<10} : {v}")
         print(f"trials       : {fp['trials']} per point (x64={fp['x64']}, key={fp['key']})")
-        print(f"complete     : {len(res.points)}/{total} points"
-              + ("" if res.complete else f" ({len(res.missing)} missing)"))
+        print(
+            f"complete     : {len(res.points)}/{total} points"
+            + ("" if res.complete else f" ({len(res.missing)} missing)")
+        )
         print(f"outputs      : {', '.join(res.names) if res.names else '-'}")
-        print(f"runs         : {len(meta.get('runs', []))}; last on "
-              f"{env.get('device_count', '?')} {env.get('backend', '?')} device(s), "
-              f"jax {env.get('jax', '?')}, git {str((env.get('git') or {}).get('commit'))[:12]}")
+        print(
+            f"runs         : {len(meta.get('runs', []))}; last on "
+            f"{env.get('device_count', '?')} {env.get('backend', '?')} device(s), "
+            f"jax {env.get('jax', '?')}, git {str((env.get('git') or {}).get('commit'))[:12]}"
+        )
         if meta.get("meta"):
             print(f"meta         : {json.dumps(meta['meta'])}")
     if args.csv:
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(names)
-            for row in zip(*(table[n].tolist() for n in names)):
+            for row in zip(*(table[n].tolist() for n in names), strict=True):
                 w.writerow(row)
         print(f"wrote {args.csv} ({len(table[names[0]]) if names else 0} rows)")
     return 0

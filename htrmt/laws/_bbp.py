@@ -198,9 +198,11 @@ def _low_rank_variance(S: Array, q: Array) -> Array:
     was within about two standard errors of 1 at N = 800 and N = 1600 for S in [1, 2.5].
 
     References:
-        Secular equation: Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111, 120,
-        (the determinant condition). Method (Gaussian fluctuations of resolvent quadratic forms under a finite-rank
-        deformation): Benaych-Georges, Guionnet & Maida (2011), Electron. J. Probab. 16, 1621.
+        Secular equation: Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111, 120
+        (the determinant condition). Method (Gaussian fluctuations of resolvent quadratic forms
+        under a finite-rank deformation): Benaych-Georges, Guionnet & Maida (2011), Electron.
+        J. Probab. 16, 1621. No published closed form for this model was located to compare
+        against; the expression rests on the derivation, the limits above and the simulations.
     """
     S2 = S * S
     return (1.0 - 1.0 / (q * S2 * S2)) * (1.0 + 1.0 / q + 2.0 * S2)

@@ -15,11 +15,13 @@ computed from the Marchenko–Pastur bulk fit (:func:`htrmt.fit.marchenko_pastur
    outliers, and no more than ``max_spikes`` (``max(10, 2% of M)``) outliers lie above it: a few
    spikes well separated from an MP bulk.
 4. **heavy-tailed**: the largest spacing among the outliers is at least ``ht_gap`` (40) TW scales
-   (Fréchet-like extreme values, no edge) or ``λ_max/λ+ >= ht_ratio`` (10).
-5. **bulk-decay**: ``λ_max/λ+ >= decay_ratio`` (1.6) or the fraction of outliers is at least
-   ``decay_fraction`` (6%): heavy mass above λ+, the upper bulk no longer MP, a soft end.
-6. **bleeding-out**: otherwise: a small mass leaking just past λ+ (``λ_max/λ+ < 1.6``, under 6%
-   of the spectrum) without a gap.
+   (Fréchet-like extreme values, no edge), or ``λ_max/λ+ >= ht_ratio`` (10), or a long thin
+   tail: ``λ_max/λ+ >= decay_ratio`` (1.6) carried by under ``decay_fraction`` (6%) of the
+   spectrum.
+5. **bulk-decay**: at least ``decay_fraction`` (6%) of the spectrum above the threshold: heavy
+   mass above λ+, the upper bulk no longer MP, a soft end.
+6. **bleeding-out**: otherwise: a small mass (under 6%) leaking just past λ+
+   (``λ_max/λ+ < 1.6``) without a gap.
 
 The thresholds were chosen on the examples of :func:`htrmt.ensembles.phase_example` at
 M = 500, Q ∈ {1, 2, 4}, where the features of adjacent phases are separated by a factor of 2 or
@@ -57,7 +59,9 @@ class PhaseThresholds:
             ceil(max_spikes_fraction·M))`` separated spikes make "bulk+spikes".
         ht_gap: an outlier spacing of this many TW scales makes "heavy-tailed".
         ht_ratio: ``λ_max/λ+`` at or above this makes "heavy-tailed".
-        decay_ratio: ``λ_max/λ+`` at or above this makes "bulk-decay".
+        decay_ratio: ``λ_max/λ+`` at or above this, with an outlier fraction under
+            ``decay_fraction``, makes "heavy-tailed"; below it with that small a fraction,
+            "bleeding-out".
         decay_fraction: an outlier fraction at or above this makes "bulk-decay".
         tw_quantile: TW1 quantile of the spike margin ``λ+ + c·s``.
     """
@@ -157,9 +161,10 @@ def classify(
     2. random-like: no eigenvalue above ``λ+ + c·s`` (MP fit, c = TW1 0.99 quantile = 2.02);
     3. bulk+spikes: at most ``max(10, 2% of M)`` spikes separated from the bulk by a spacing of
        >= 20 TW scales, at most 2 outliers below that spacing;
-    4. heavy-tailed: an outlier spacing >= 40 TW scales, or ``λ_max/λ+ >= 10``;
-    5. bulk-decay: ``λ_max/λ+ >= 1.6`` or >= 6% of the spectrum above the threshold;
-    6. bleeding-out: the rest (a little mass just past λ+, no gap).
+    4. heavy-tailed: an outlier spacing >= 40 TW scales, or ``λ_max/λ+ >= 10``, or
+       ``λ_max/λ+ >= 1.6`` with under 6% of the spectrum above the threshold (a long thin tail);
+    5. bulk-decay: >= 6% of the spectrum above the threshold;
+    6. bleeding-out: the rest (under 6% just past λ+, ``λ_max/λ+ < 1.6``, no gap).
 
     All features are invariant to rescaling the eigenvalues, so ``normalization="none"``
     spectra classify the same (pass the same Q).
@@ -270,17 +275,24 @@ def classify(
             f"{num_sep} spike(s) separated from the bulk by >= {th.separation} TW scales "
             f"(largest spacing {max_gap:.1f} s), {num_leak} outlier(s) below them"
         )
-    elif max_gap >= th.ht_gap or ratio >= th.ht_ratio:
+    elif (
+        max_gap >= th.ht_gap
+        or ratio >= th.ht_ratio
+        or (ratio >= th.decay_ratio and frac < th.decay_fraction)
+    ):
         phase = "heavy-tailed"
         reason = (
-            f"outlier spacing up to {max_gap:.1f} TW scales (>= {th.ht_gap}?) and "
-            f"λ_max/λ+ = {ratio:.3g} (>= {th.ht_ratio}?): no edge, extreme-value tail"
+            f"outlier spacing up to {max_gap:.1f} TW scales (ht_gap {th.ht_gap}), "
+            f"λ_max/λ+ = {ratio:.3g} (ht_ratio {th.ht_ratio}, decay_ratio {th.decay_ratio}) with "
+            f"{frac:.1%} of the spectrum above the edge (decay_fraction {th.decay_fraction:.0%}): "
+            "a long tail, no edge"
         )
-    elif ratio >= th.decay_ratio or frac >= th.decay_fraction:
+    elif frac >= th.decay_fraction:
         phase = "bulk-decay"
         reason = (
-            f"λ_max/λ+ = {ratio:.3f} (>= {th.decay_ratio}?) and {frac:.1%} of the spectrum above "
-            f"the edge (>= {th.decay_fraction:.0%}?), largest spacing {max_gap:.1f} s: no clean edge"
+            f"{frac:.1%} of the spectrum above the edge (>= {th.decay_fraction:.0%}), "
+            f"λ_max/λ+ = {ratio:.3f}, largest spacing {max_gap:.1f} TW scales: heavy mass above "
+            "λ+, no clean edge"
         )
     else:
         phase = "bleeding-out"

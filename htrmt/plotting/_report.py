@@ -248,6 +248,8 @@ table{border-collapse:collapse;font-size:12px} td,th{border:1px solid #ccc;paddi
 th{background:#eee} td.l{text-align:left} tr.bad td{color:#a00} img{max-width:100%}
 .card{margin:1.2em 0;padding:.5em;border:1px solid #ddd;border-radius:6px}
 .sw{display:inline-block;width:10px;height:10px;margin-right:4px}
+.scroll{overflow-x:auto} td.l{white-space:nowrap;text-align:left}
+td.w{text-align:left;min-width:24em;font-size:11px}
 """
 
 
@@ -295,7 +297,7 @@ def html_report(report: Any, path: str | os.PathLike | None = None, *, title: st
         "</p>",
         "<h2>Overview</h2>",
         img(plot_overview(report)),
-        "<h2>Layers</h2><table id='layers'><tr>"
+        "<h2>Layers</h2><div class='scroll'><table id='layers'><tr>"
         + "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
         + "</tr>",
     ]
@@ -307,10 +309,11 @@ def html_report(report: Any, path: str | os.PathLike | None = None, *, title: st
                 t = "" if not math.isfinite(v) else f"{v:.4g}"
                 cells.append(f"<td>{t}</td>")
             else:
-                cells.append(f"<td class='l'>{esc(str(v))}</td>")
+                cl = "w" if c == "warning" else "l"
+                cells.append(f"<td class='{cl}'>{esc(str(v))}</td>")
         cls = " class='bad'" if r.status != "ok" else ""
         parts.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    parts.append("</table>")
+    parts.append("</table></div>")
     if report.skipped:
         parts.append(f"<details><summary>{len(report.skipped)} parameters skipped</summary><ul>")
         for sk in report.skipped:

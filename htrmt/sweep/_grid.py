@@ -72,7 +72,7 @@ def expand_grid(grid: Any) -> list[dict[str, Any]]:
             if not vals:
                 raise ValueError(f"grid[{name!r}] is an empty list")
             values.append(vals)
-        points = [dict(zip(names, combo)) for combo in itertools.product(*values)]
+        points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
     elif isinstance(grid, Sequence) and not isinstance(grid, (str, bytes)):
         if len(grid) == 0:
             raise ValueError("grid is an empty list of points")
@@ -114,7 +114,7 @@ def canonical(point: Mapping[str, Any]) -> str:
 
 
 def point_hash(point: Mapping[str, Any]) -> str:
-    """SHA-256 hex digest of :func:`canonical` (stable across runs, machines and Python versions)."""
+    """SHA-256 hex digest of :func:`canonical` (stable across runs and machines)."""
     return hashlib.sha256(canonical(point).encode()).hexdigest()
 
 
@@ -122,7 +122,9 @@ def as_typed_key(key: Any) -> jax.Array:
     """A new-style typed key (legacy ``uint32[2]`` keys are wrapped)."""
     key = check_key(key)
     if key.shape != ():
-        raise ValueError(f"key must be a single key (shape ()), got a key array of shape {key.shape}")
+        raise ValueError(
+            f"key must be a single key (shape ()), got a key array of shape {key.shape}"
+        )
     if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         return key
     return jax.random.wrap_key_data(key)

@@ -149,4 +149,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | None = None, *, wr
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     """:func:`atomic_write_bytes` of ``obj`` as indented JSON."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n").encode()
+    )

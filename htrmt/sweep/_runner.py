@@ -190,7 +190,7 @@ class _Batched:
             for i, (_, leaf) in enumerate(leaves):
                 parts[i].append(_to_host(leaf)[:m])
         assert names is not None
-        return {name: np.concatenate(p, axis=0) for name, p in zip(names, parts)}
+        return {name: np.concatenate(p, axis=0) for name, p in zip(names, parts, strict=True)}
 
 
 def _to_host(x: jax.Array) -> np.ndarray:
@@ -234,8 +234,9 @@ def run(
     (sizes, strings, flags: changing them recompiles); the others are traced scalars (one
     compilation serves every value). By default floats are traced and everything else is static.
 
-    Multi-host: the mesh spans ``jax.devices()`` of every process; every process must call
-    ``run`` with the same arguments, and process 0 writes the output.
+    Multi-host (not tested here): the mesh spans ``jax.devices()`` of every process; every
+    process must call ``run`` with the same arguments and see the same output folder (a shared
+    file system), so that all agree on the points left to compute; process 0 writes.
 
     Args:
         key: a ``jax.random`` key: the seed of the whole sweep.
@@ -323,18 +324,21 @@ def run(
         (out / POINTS_DIR).mkdir(exist_ok=True)
     lock = _lock(out) if writer else contextlib.nullcontext()
     with lock:
-        old = read_meta(out)
-        if old is None:
+        old = read_meta(out) if out.is_dir() else None
+        if old is None and writer:
             stray = [
                 p.name
                 for p in out.iterdir()
-                if p.name not in (LOCK_NAME, POINTS_DIR, INDEX_NAME) and not p.name.startswith(".tmp-")
+                if p.name not in (LOCK_NAME, POINTS_DIR, INDEX_NAME)
+                and not p.name.startswith(".tmp-")
             ]
             if stray or any(not f.name.startswith(".tmp-") for f in (out / POINTS_DIR).iterdir()):
                 raise SweepMismatchError(
                     f"output folder {str(out)!r} is not empty and holds no {META_NAME} "
                     f"(found {sorted(stray)[:5]}): refusing to write a sweep into it"
                 )
+        elif old is None:  # pragma: no cover - multi-host, process > 0 before process 0 wrote
+            pass
         elif old.get("format") != FORMAT:
             raise SweepMismatchError(
                 f"output folder {str(out)!r} holds format {old.get('format')!r}, not {FORMAT!r}"
@@ -393,7 +397,7 @@ def run(
                     if f.name.startswith(".tmp-"):
                         f.unlink(missing_ok=True)
             repair_index(out)
-        indexed = {row.get("point") for row in read_index(out)}
+        indexed = {row.get("point") for row in read_index(out)} if writer else set()
         done = set()
         for i, p in enumerate(points):
             c = canonical(p)
@@ -402,8 +406,14 @@ def run(
                 if c not in indexed and writer:
                     append_index(
                         out,
-                        {"i": i, "point": c, "file": point_file(p), "run": run_no,
-                         "time": now(), "recovered": True},
+                        {
+                            "i": i,
+                            "point": c,
+                            "file": point_file(p),
+                            "run": run_no,
+                            "time": now(),
+                            "recovered": True,
+                        },
                     )
         todo = [(i, p) for i, p in enumerate(points) if canonical(p) not in done]
 
@@ -432,8 +442,14 @@ def run(
                     )
                     append_index(
                         out,
-                        {"i": i, "point": canonical(p), "file": point_file(p), "run": run_no,
-                         "time": now(), "seconds": round(dt, 4)},
+                        {
+                            "i": i,
+                            "point": canonical(p),
+                            "file": point_file(p),
+                            "run": run_no,
+                            "time": now(),
+                            "seconds": round(dt, 4),
+                        },
                     )
                 computed += 1
                 bar.update(1)

@@ -35,7 +35,7 @@ LOCK_NAME = ".lock"
 
 
 class SweepMismatchError(ValueError):
-    """An output folder holds a different sweep (another grid, function, key, trials or precision)."""
+    """An output folder holds a different sweep (other grid, fn, key, trials, x64)."""
 
 
 def point_file(point: Mapping[str, Any]) -> str:
@@ -51,7 +51,7 @@ def read_meta(out: Path) -> dict[str, Any] | None:
 
 
 def read_index(out: Path) -> list[dict[str, Any]]:
-    """The complete lines of ``index.jsonl`` (a partial last line from a killed write is skipped)."""
+    """The complete lines of ``index.jsonl`` (a killed write's partial line is skipped)."""
     p = out / INDEX_NAME
     if not p.exists():
         return []
@@ -179,7 +179,7 @@ class SweepResults:
         scalar_names = [n for n in self.names if self.data[0][n].ndim == 1]
         for name in pnames + ["trial"] + scalar_names:
             cols[name] = []
-        for p, d in zip(self.points, self.data):
+        for p, d in zip(self.points, self.data, strict=True):
             t = d[scalar_names[0]].shape[0] if scalar_names else self.trials
             for name in pnames:
                 cols[name].extend([p[name]] * t)
@@ -212,7 +212,7 @@ def load(out: str | os.PathLike) -> SweepResults:
 
     Example:
         >>> res = load("out/my_sweep")                     # doctest: +SKIP
-        >>> res.stack("alpha").mean(axis=1)                # one mean per grid point  # doctest: +SKIP
+        >>> res.stack("alpha").mean(axis=1)   # one mean per grid point  # doctest: +SKIP
         >>> res.to_pandas().groupby("mu").alpha.std()      # doctest: +SKIP
     """
     out = Path(out)
