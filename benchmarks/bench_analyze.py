@@ -63,9 +63,13 @@ def main(argv=None) -> int:
 
     sd, path = load_state_dict()
     nparams = sum(v.numel() for v in sd.values())
-    print(f"model: all-MiniLM-L6-v2 from {path.name}: {len(sd)} tensors, {nparams / 1e6:.1f}M params")
-    print(f"jax {jax.__version__} backend={jax.default_backend()} x64=on; torch {torch.__version__}; "
-          "threads: OPENBLAS/OMP/MKL=1, XLA single-threaded, torch.set_num_threads(1)")
+    print(
+        f"model: all-MiniLM-L6-v2 from {path.name}: {len(sd)} tensors, {nparams / 1e6:.1f}M params"
+    )
+    print(
+        f"jax {jax.__version__} backend={jax.default_backend()} x64=on; torch {torch.__version__}; "
+        "threads: OPENBLAS/OMP/MKL=1, XLA single-threaded, torch.set_num_threads(1)"
+    )
     sd64 = {k: v.detach().double().numpy() for k, v in sd.items()}
     sd32 = {k: v.detach().float().numpy() for k, v in sd.items()}
 
@@ -92,10 +96,14 @@ def main(argv=None) -> int:
         ht.analyze(sd32)
         times32.append(time.perf_counter() - t0)
     t_ht32 = statistics.median(times32)
-    print(f"htrmt.analyze (peer conventions, float64): cold {cold:.2f} s (includes compilation), "
-          f"warm median {t_ht:.3f} s over {args.repeats} runs, {len(rep.layers)} layers")
-    print(f"htrmt.analyze (htrmt defaults, float64): warm median {t_ht_default:.3f} s; "
-          f"float32 weights as shipped: {t_ht32:.3f} s")
+    print(
+        f"htrmt.analyze (peer conventions, float64): cold {cold:.2f} s (includes compilation), "
+        f"warm median {t_ht:.3f} s over {args.repeats} runs, {len(rep.layers)} layers"
+    )
+    print(
+        f"htrmt.analyze (htrmt defaults, float64): warm median {t_ht_default:.3f} s; "
+        f"float32 weights as shipped: {t_ht32:.3f} s"
+    )
 
     # --- the peer
     try:
@@ -117,8 +125,10 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         watcher.analyze(mp_fit=True)
         t_ww_mp = time.perf_counter() - t0
-    print(f"weightwatcher {ww.__version__} analyze(): median {t_ww:.2f} s over {len(ww_times)} runs; "
-          f"with mp_fit=True: {t_ww_mp:.2f} s (1 run)")
+    print(
+        f"weightwatcher {ww.__version__} analyze(): median {t_ww:.2f} s over {len(ww_times)} runs; "
+        f"with mp_fit=True: {t_ww_mp:.2f} s (1 run)"
+    )
 
     # --- agreement, layer by layer
     ours = {r.name.removesuffix(".weight"): r for r in rep.layers}
@@ -126,38 +136,68 @@ def main(argv=None) -> int:
     for _, r in df.iterrows():
         name = r["name"]
         if name not in ours:
-            rows.append((name, float(r["alpha"]), float("nan"), float("nan"), "not extracted by htrmt"))
+            rows.append(
+                (name, float(r["alpha"]), float("nan"), float("nan"), "not extracted by htrmt")
+            )
             continue
         o = ours[name]
-        rows.append((name, float(r["alpha"]), o.alpha, o.alpha - float(r["alpha"]),
-                     f"xmin {float(r['xmin']):.6g} vs {o.xmin:.6g}; "
-                     f"n_tail {int(r['num_pl_spikes'])} vs {o.num_pl_spikes}; "
-                     f"lambda_max rel. diff {abs(o.lambda_max / float(r['lambda_max']) - 1):.1e}"))
+        rows.append(
+            (
+                name,
+                float(r["alpha"]),
+                o.alpha,
+                o.alpha - float(r["alpha"]),
+                f"xmin {float(r['xmin']):.6g} vs {o.xmin:.6g}; "
+                f"n_tail {int(r['num_pl_spikes'])} vs {o.num_pl_spikes}; "
+                f"lambda_max rel. diff {abs(o.lambda_max / float(r['lambda_max']) - 1):.1e}",
+            )
+        )
     only_ours = sorted(set(ours) - set(df["name"]))
     d = np.array([abs(x[3]) for x in rows if np.isfinite(x[3])])
     print(f"\n{'layer':45s} {'ww alpha':>9s} {'htrmt':>9s} {'diff':>9s}  detail")
     for name, a_ww, a_ht, diff, why in rows:
         print(f"{name:45s} {a_ww:9.4f} {a_ht:9.4f} {diff:9.2e}  {why}")
-    print(f"\nlayers compared: {d.size}; median |d alpha| = {np.median(d):.2e}, "
-          f"max = {np.max(d):.2e}; layers with |d alpha| > 0.02: {int(np.sum(d > 0.02))}")
+    print(
+        f"\nlayers compared: {d.size}; median |d alpha| = {np.median(d):.2e}, "
+        f"max = {np.max(d):.2e}; layers with |d alpha| > 0.02: {int(np.sum(d > 0.02))}"
+    )
     if only_ours:
         print(f"analysed by htrmt only: {only_ours}")
-    print(f"\nspeed: peer default / htrmt (peer conventions, float64) = {t_ww / t_ht:.1f}x; "
-          f"peer with MP fit / htrmt = {t_ww_mp / t_ht:.1f}x; "
-          f"peer default / htrmt float32 = {t_ww / t_ht32:.1f}x")
+    print(
+        f"\nspeed: peer default / htrmt (peer conventions, float64) = {t_ww / t_ht:.1f}x; "
+        f"peer with MP fit / htrmt = {t_ww_mp / t_ht:.1f}x; "
+        f"peer default / htrmt float32 = {t_ww / t_ht32:.1f}x"
+    )
     s = rep_n.summary
-    print(f"htrmt defaults on this model: alpha_hat={s.alpha_weighted:.3f}, mean alpha={s.alpha:.3f}, "
-          f"phases={s.phases}, layers with fingers={s.num_fingers}")
+    print(
+        f"htrmt defaults on this model: alpha_hat={s.alpha_weighted:.3f}, "
+        f"mean alpha={s.alpha:.3f}, "
+        f"phases={s.phases}, layers with fingers={s.num_fingers}"
+    )
+    keys = ("name", "alpha_ww", "alpha_htrmt", "diff", "detail")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "machine": platform.platform(), "python": platform.python_version(),
-            "jax": jax.__version__, "torch": torch.__version__, "weightwatcher": ww.__version__,
-            "t_htrmt_peer_conv_f64": t_ht, "t_htrmt_default_f64": t_ht_default,
-            "t_htrmt_f32": t_ht32, "t_htrmt_cold": cold, "t_ww": t_ww, "t_ww_mp": t_ww_mp,
-            "median_abs_dalpha": float(np.median(d)), "max_abs_dalpha": float(np.max(d)),
-            "layers": [dict(zip(("name", "alpha_ww", "alpha_htrmt", "diff", "detail"), x)) for x in rows],
-        }, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": platform.platform(),
+                    "python": platform.python_version(),
+                    "jax": jax.__version__,
+                    "torch": torch.__version__,
+                    "weightwatcher": ww.__version__,
+                    "t_htrmt_peer_conv_f64": t_ht,
+                    "t_htrmt_default_f64": t_ht_default,
+                    "t_htrmt_f32": t_ht32,
+                    "t_htrmt_cold": cold,
+                    "t_ww": t_ww,
+                    "t_ww_mp": t_ww_mp,
+                    "median_abs_dalpha": float(np.median(d)),
+                    "max_abs_dalpha": float(np.max(d)),
+                    "layers": [dict(zip(keys, x, strict=True)) for x in rows],
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

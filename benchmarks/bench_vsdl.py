@@ -87,12 +87,18 @@ def theory_bench(reps):
         peer = brute_force(A, T, model)
         err = float(np.max(np.abs(ours - peer)))
         assert err < 2e-3, err
-        t_ours, _ = median_time(lambda: vsdl.phase_diagram(a, t, model=model, theory="annealed"), reps)
-        t_eps, _ = median_time(lambda: th.generalization_error(A, T, model=model), reps)
-        t_peer, _ = median_time(lambda: brute_force(A, T, model), max(1, reps // 2))
+        t_ours, _ = median_time(
+            lambda model=model: vsdl.phase_diagram(a, t, model=model, theory="annealed"), reps
+        )
+        t_eps, _ = median_time(lambda model=model: th.generalization_error(A, T, model=model), reps)
+        t_peer, _ = median_time(lambda model=model: brute_force(A, T, model), max(1, reps // 2))
         rows.append((f"{model} annealed 64×64", t_ours, t_eps, t_peer, err))
     t_rs, _ = median_time(lambda: vsdl.phase_diagram(a, t, model="spherical", theory="quenched"), 1)
-    rows.append(("spherical quenched RS (q≠R) 64×64", t_rs, float("nan"), float("nan"), float("nan")))
+    rows.append(
+        ("spherical quenched RS (q≠R) 64×64", t_rs, float("nan"), float("nan"), float("nan"))
+    )
+    t_ri, _ = median_time(lambda: vsdl.phase_diagram(a, t, model="ising", theory="quenched"), 1)
+    rows.append(("ising quenched RS (q≠R) 64×64", t_ri, float("nan"), float("nan"), float("nan")))
     return rows
 
 
@@ -113,43 +119,75 @@ def mc_bench(devices=None):
     assert res.epsilon[-1, 0] > 0.4 and res.epsilon[2, -1] < 0.05, res.epsilon
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        vsdl.simulate_diagram(key, a, t, n=n, model="ising", replicas=reps, sweeps=sweeps,
-                              out=f"{tmp}/s", devices=devices)
+        vsdl.simulate_diagram(
+            key,
+            a,
+            t,
+            n=n,
+            model="ising",
+            replicas=reps,
+            sweeps=sweeps,
+            out=f"{tmp}/s",
+            devices=devices,
+        )
         t_sweep = time.perf_counter() - t0
-    return dict(points=A.size, replicas=reps, sweeps=sweeps, n=n, compile_s=t_compile,
-                run_s=t_run, sweep_runner_s=t_sweep,
-                flips_per_s=A.size * reps * sweeps * n / t_run,
-                equilibrated=float(np.mean(res.equilibrated)),
-                devices=len(jax.devices()))
+    return dict(
+        points=A.size,
+        replicas=reps,
+        sweeps=sweeps,
+        n=n,
+        compile_s=t_compile,
+        run_s=t_run,
+        sweep_runner_s=t_sweep,
+        flips_per_s=A.size * reps * sweeps * n / t_run,
+        equilibrated=float(np.mean(res.equilibrated)),
+        devices=len(jax.devices()),
+    )
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--devices", type=int, default=None, help="(internal) forced host devices")
-    ap.add_argument("--scaling", action="store_true", help="also run the sweep path on 1 and 2 devices")
+    ap.add_argument(
+        "--scaling", action="store_true", help="also run the sweep path on 1 and 2 devices"
+    )
+    ap.add_argument("--theory-only", action="store_true")
     args = ap.parse_args(argv)
     if args.devices is not None:
         print(json.dumps(mc_bench(devices=args.devices)))
         return 0
-    print(f"backend {jax.default_backend()}, devices {len(jax.devices())}, jax {jax.__version__}, "
-          f"x64 {jax.config.jax_enable_x64}; threads: OPENBLAS/OMP=1, XLA eigen single-threaded")
+    print(
+        f"backend {jax.default_backend()}, devices {len(jax.devices())}, jax {jax.__version__}, "
+        f"x64 {jax.config.jax_enable_x64}; threads: OPENBLAS/OMP=1, XLA eigen single-threaded"
+    )
     print("\n## theory: 64×64 (α, τ) grid")
-    print(f"{'case':36s} {'phase_diagram s':>15s} {'eps only s':>11s} {'brute force s':>14s} {'ratio':>7s} {'max|Δε|':>9s}")
+    print(
+        f"{'case':36s} {'phase_diagram s':>15s} {'eps only s':>11s} {'brute force s':>14s} "
+        f"{'ratio':>7s} {'max|Δε|':>9s}"
+    )
     for name, t_d, t_e, t_p, err in theory_bench(args.reps):
         ratio = t_p / t_e if np.isfinite(t_p) else float("nan")
         print(f"{name:36s} {t_d:15.3f} {t_e:11.3f} {t_p:14.3f} {ratio:7.1f} {err:9.1e}")
+    if args.theory_only:
+        return 0
     print("\n## Monte Carlo: Ising, N=100, 8×6 grid, 4 replicas, 400 sweeps (float32)")
     r = mc_bench()
     print(json.dumps(r, indent=1))
     if args.scaling:
         print("\n## sweep runner with forced host devices (replicas sharded)")
         for k in (1, 2):
-            out = subprocess.run([sys.executable, __file__, "--devices", str(k)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--devices", str(k)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             rk = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"devices={k}: vmapped run {rk['run_s']:.2f} s, sweep runner "
-                  f"{rk['sweep_runner_s']:.2f} s (compile included)")
+            print(
+                f"devices={k}: vmapped run {rk['run_s']:.2f} s, sweep runner "
+                f"{rk['sweep_runner_s']:.2f} s (compile included)"
+            )
     return 0
 
 

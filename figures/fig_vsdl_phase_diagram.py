@@ -56,8 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         compute_diagram(p.parse_args(cl))
     dgm, meta = load_diagram(data)
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13.0, 5.0), constrained_layout=True,
-                                   gridspec_kw={"width_ratios": [1.25, 1.0]})
+    fig, (ax1, ax2) = plt.subplots(
+        1,
+        2,
+        figsize=(13.0, 5.0),
+        constrained_layout=True,
+        gridspec_kw={"width_ratios": [1.25, 1.0]},
+    )
     plot_diagram(dgm, ax=ax1)
     ax1.set_title(f"(a) {ax1.get_title()}", fontsize=10)
 
@@ -67,27 +72,44 @@ def main(argv: list[str] | None = None) -> int:
         load, eps, stable = load[order], eps[order], stable[order]
         for flag, ls in ((True, "-"), (False, "--")):
             y = np.where(stable == flag, eps, np.nan)
-            ax2.plot(load, y, ls=ls, color=color,
-                     label=f"{theory}: {'stable' if flag else 'unstable'} branch")
+            ax2.plot(
+                load,
+                y,
+                ls=ls,
+                color=color,
+                label=f"{theory}: {'stable' if flag else 'unstable'} branch",
+            )
         cl = th.critical_load(model="ising", theory=theory)
         ax2.plot([float(cl.alpha_c)] * 2, [0.0, float(cl.epsilon_poor)], ":", color=color, lw=1.2)
         ax2.plot(float(cl.alpha_spinodal), float(cl.epsilon_spinodal), "o", color=color, ms=5)
-        ax2.annotate(f"α_c = {float(cl.alpha_c):.3f}", (float(cl.alpha_c) + 0.02, 0.01),
-                     color=color, rotation=90, fontsize=8, ha="left", va="bottom")
+        ax2.annotate(
+            f"α_c = {float(cl.alpha_c):.3f}",
+            (float(cl.alpha_c) + 0.02, 0.01),
+            color=color,
+            rotation=90,
+            fontsize=8,
+            ha="left",
+            va="bottom",
+        )
     ax2.axhline(0.0, color="k", lw=2.5, label="perfect state ε = 0 (always locally stable)")
     ax2.set_xlim(0, 3.0)
     ax2.set_ylim(-0.01, 0.5)
     ax2.set_xlabel("load α")
     ax2.set_ylabel("generalization error ε")
-    ax2.set_title("(b) Ising perceptron at τ = 0: every saddle-point branch\n"
-                  "(dots: spinodals; dotted: first-order jumps)", fontsize=10)
+    ax2.set_title(
+        "(b) Ising perceptron at τ = 0: every saddle-point branch\n"
+        "(dots: spinodals; dotted: first-order jumps)",
+        fontsize=10,
+    )
     ax2.legend(fontsize=7.5, loc="upper right")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)
     plt.close(fig)
-    print(f"wrote {out} (data {data}, N={meta['n']}, {meta['replicas']} replicas, "
-          f"{meta['sweeps']} sweeps)")
+    print(
+        f"wrote {out} (data {data}, N={meta['n']}, {meta['replicas']} replicas, "
+        f"{meta['sweeps']} sweeps)"
+    )
     return 0
 
 

@@ -78,7 +78,9 @@ def test_small_layers_get_a_status_and_the_rest_goes_on(gaussian_report):
     layers = {
         "tiny.weight": rng.standard_normal((5, 4)),
         "vec.weight": rng.standard_normal((9, 1)).T.copy().reshape(1, 9) * np.ones((1, 9)),
-        "big.weight": np.asarray(ht.ensembles.gaussian(jax.random.key(3), SHAPE, dtype=jnp.float64)),
+        "big.weight": np.asarray(
+            ht.ensembles.gaussian(jax.random.key(3), SHAPE, dtype=jnp.float64)
+        ),
     }
     rep = analyze(layers)
     by = {r.name: r for r in rep.layers}
@@ -112,6 +114,8 @@ def test_bad_options():
         analyze(W, min_evals=1)
     with pytest.raises(ValueError, match="selects none"):
         analyze(W, layers=["other"])
+    with pytest.raises(TypeError, match="dtype"):
+        analyze(W, dtype="int32")
     with pytest.raises(ValueError, match="no 2-D weight"):
         analyze({"b": np.zeros(4)})
 
@@ -222,8 +226,9 @@ def test_monitor_records_over_training():
         return jnp.mean((jax.vmap(m)(x) - t) ** 2)
 
     net = eqx.nn.MLP(SHAPE[1], 2, SHAPE[0], 1, key=jax.random.key(0), dtype=jnp.float64)
-    net, mon = ht.networks.fit_with_monitor(net, optax.adam(1e-2), loss, lambda e: [(X, y)],
-                                            num_epochs=3, every=2)
+    net, mon = ht.networks.fit_with_monitor(
+        net, optax.adam(1e-2), loss, lambda e: [(X, y)], num_epochs=3, every=2
+    )
     assert mon.steps == [0, 2, 3]
     steps, alpha = mon.series("alpha")
     assert steps == [0, 2, 3] and set(alpha) == {"layers.0.weight", "layers.1.weight"}

@@ -36,8 +36,20 @@ def test_cli_csv_and_json(weights, capsys, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["name"] for r in rows] == ["enc.weight", "dec.weight"]
     assert rows[0]["phase"] == "random-like"
-    assert main(["analyze", str(weights), "--format", "json", "--no-progress",
-                 "--normalization", "none"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(weights),
+                "--format",
+                "json",
+                "--no-progress",
+                "--normalization",
+                "none",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["normalization"] == "none"
     assert data["skipped"][0]["name"] == "dec.bias"
@@ -49,8 +61,10 @@ def test_cli_csv_and_json(weights, capsys, tmp_path):
 def test_cli_plots_and_html(weights, capsys, tmp_path):
     html = tmp_path / "r.html"
     plots = tmp_path / "plots"
-    assert main(["analyze", str(weights), "--no-progress", "--html", str(html),
-                 "--plots", str(plots)]) == 0
+    assert (
+        main(["analyze", str(weights), "--no-progress", "--html", str(html), "--plots", str(plots)])
+        == 0
+    )
     out = capsys.readouterr()
     assert "enc.weight" in out.out and "wrote HTML report" in out.err
     assert html.read_text().count("data:image/png;base64,") == 3

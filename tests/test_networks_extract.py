@@ -21,7 +21,7 @@ def test_equinox_mlp_names_shapes_orientation():
     assert ext.framework == "equinox"
     assert _names(ext) == ["layers.0.weight", "layers.1.weight", "layers.2.weight"]
     assert [layer.shape for layer in ext.layers] == [(16, 8), (16, 16), (3, 16)]
-    for layer, lin in zip(ext.layers, mlp.layers):
+    for layer, lin in zip(ext.layers, mlp.layers, strict=True):
         np.testing.assert_array_equal(layer.matrices[0], np.asarray(lin.weight))
         assert layer.kind == "linear" and layer.num_slices == 1
     assert [s.name for s in ext.skipped] == ["layers.0.bias", "layers.1.bias", "layers.2.bias"]
@@ -90,8 +90,9 @@ def test_flax_nnx_kernels_transposed():
             self.dense = nnx.Linear(3, 5, rngs=rngs)
             self.conv = nnx.Conv(3, 4, (2, 2), rngs=rngs)
             self.emb = nnx.Embed(10, 4, rngs=rngs)
-            self.att = nnx.MultiHeadAttention(num_heads=2, in_features=8, qkv_features=8,
-                                              decode=False, rngs=rngs)
+            self.att = nnx.MultiHeadAttention(
+                num_heads=2, in_features=8, qkv_features=8, decode=False, rngs=rngs
+            )
             self.gru = nnx.GRUCell(3, 4, rngs=rngs)
             self.norm = nnx.LayerNorm(5, rngs=rngs)
 
@@ -110,7 +111,10 @@ def test_flax_nnx_kernels_transposed():
     np.testing.assert_array_equal(q.matrices[0], np.asarray(net.att.query.kernel).reshape(8, 8).T)
     assert ext["att.out.kernel"].shape == (8, 8)
     assert [n for n in _names(ext) if n.startswith("gru.dense_i")] == [
-        "gru.dense_i.kernel[r]", "gru.dense_i.kernel[z]", "gru.dense_i.kernel[n]"]
+        "gru.dense_i.kernel[r]",
+        "gru.dense_i.kernel[z]",
+        "gru.dense_i.kernel[n]",
+    ]
     assert {s.name for s in ext.skipped} >= {"dense.bias", "norm.scale", "norm.bias"}
 
 
@@ -134,7 +138,11 @@ def test_flax_linen_params():
     np.testing.assert_array_equal(ext["Dense_0.kernel"].matrices[0], kernel.T)
     assert ext["Conv_0.kernel"].matrices.shape == (9, 4, 2)
     assert {s.name for s in ext.skipped} == {
-        "Conv_0.bias", "Dense_0.bias", "LayerNorm_0.scale", "LayerNorm_0.bias"}
+        "Conv_0.bias",
+        "Dense_0.bias",
+        "LayerNorm_0.scale",
+        "LayerNorm_0.bias",
+    }
 
 
 def _state_dict(rng):
@@ -184,8 +192,12 @@ def test_torch_state_dict_file_and_module(tmp_path):
     _check_state_dict(ext, sd)
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Embedding(20, 6), torch.nn.LSTM(6, 4),
-                                torch.nn.Conv1d(3, 5, 3), torch.nn.Linear(6, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Embedding(20, 6),
+        torch.nn.LSTM(6, 4),
+        torch.nn.Conv1d(3, 5, 3),
+        torch.nn.Linear(6, 2),
+    )
     ext = extract(model)
     assert _names(ext) == (
         ["0.weight"]
@@ -195,8 +207,9 @@ def test_torch_state_dict_file_and_module(tmp_path):
     )
     assert ext["0.weight"].kind == "embedding"
     assert ext["1.weight_ih_l0[f]"].shape == (4, 6)
-    np.testing.assert_array_equal(ext["1.weight_ih_l0[f]"].matrices[0],
-                                  model[1].weight_ih_l0.detach().numpy()[4:8])
+    np.testing.assert_array_equal(
+        ext["1.weight_ih_l0[f]"].matrices[0], model[1].weight_ih_l0.detach().numpy()[4:8]
+    )
     assert ext["2.weight"].kind == "conv1d" and ext["2.weight"].matrices.shape == (3, 5, 3)
 
 
@@ -241,5 +254,10 @@ def test_default_model_extracts():
     ext = extract(model)
     assert _names(ext) == ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight"]
     assert [layer.matrices.shape for layer in ext.layers] == [
-        (9, 16, 1), (9, 32, 16), (1, 256, 512), (1, 128, 256), (1, 10, 128)]
+        (9, 16, 1),
+        (9, 32, 16),
+        (1, 256, 512),
+        (1, 128, 256),
+        (1, 10, 128),
+    ]
     assert ht.networks.default_model_path().stat().st_size <= 2 * 1024 * 1024

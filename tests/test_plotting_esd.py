@@ -128,9 +128,19 @@ def test_html_report_renders_in_headless_chromium(report, tmp_path):
     path = tmp_path / "report.html"
     ht.plotting.html_report(report, path, max_layers=1)
     shot = tmp_path / "shot.png"
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           f"--screenshot={shot}", "--window-size=1200,900", path.as_uri()]
-    res = subprocess.run(cmd, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--screenshot={shot}",
+        "--window-size=1200,900",
+        path.as_uri(),
+    ]
+    res = subprocess.run(
+        cmd, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)}
+    )
     assert shot.exists(), res.stderr.decode()[-2000:]
     img = plt.imread(shot)
     assert img.shape[0] == 900 and img.shape[1] == 1200

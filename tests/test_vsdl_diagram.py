@@ -45,8 +45,9 @@ def test_coexistence_at_positive_temperature():
 
 def test_spherical_crossover_line():
     t = np.array([0.0, 0.5])
-    d = vsdl.phase_diagram(np.geomspace(0.5, 20, 6), t, model="spherical", theory="annealed",
-                           good_error=0.2)
+    d = vsdl.phase_diagram(
+        np.geomspace(0.5, 20, 6), t, model="spherical", theory="annealed", good_error=0.2
+    )
     tl, al = d.lines["crossover"]
     e = th.generalization_error(al, tl, model="spherical", theory="annealed")
     np.testing.assert_allclose(e, 0.2, atol=1e-6)
@@ -86,8 +87,9 @@ def test_cli_critical_and_theory_diagram(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1.24468" in out and "1.44797" in out
     folder = tmp_path / "d"
-    rc = main(["diagram", "--no-mc", "--alpha", "0.5,1.0,2.0", "--tau", "0,0.5",
-               "--out", str(folder)])
+    rc = main(
+        ["diagram", "--no-mc", "--alpha", "0.5,1.0,2.0", "--tau", "0,0.5", "--out", str(folder)]
+    )
     assert rc == 0
     assert (folder / "diagram.png").exists()
     meta = json.loads((folder / "diagram.json").read_text())
@@ -104,8 +106,36 @@ def test_cli_monte_carlo_and_figure(tmp_path):
     from vsdl._cli import main
 
     folder = tmp_path / "mc"
-    rc = main(["diagram", "--alpha", "0.5,2.5", "--tau", "0.5,1.0", "--n", "16", "--replicas",
-               "2", "--sweeps", "30", "--out", str(folder), "--no-plot"])
+    rc = main(
+        [
+            "diagram",
+            "--alpha",
+            "0.5,2.5",
+            "--tau",
+            "0.5,1.0",
+            "--n",
+            "16",
+            "--replicas",
+            "2",
+            "--sweeps",
+            "30",
+            "--out",
+            str(folder),
+            "--no-plot",
+        ]
+    )
     assert rc == 0
     assert fig_main(["--data", str(folder), "--out", str(tmp_path / "f.png")]) == 0
     assert (tmp_path / "f.png").exists()
+
+
+@pytest.mark.slow
+def test_bridge_quick(tmp_path):
+    from vsdl.bridge import main as bridge_main
+
+    assert bridge_main(["--quick", "--out", str(tmp_path), "--plot"]) == 0
+    meta = json.loads((tmp_path / "bridge.json").read_text())
+    z = np.load(tmp_path / "bridge.npz")
+    assert z["test_error"].shape == (2, 2) and len(meta["phases"][0][0]) == 2
+    assert np.all((z["test_error"] >= 0) & (z["test_error"] <= 1))
+    assert (tmp_path / "bridge.png").exists()

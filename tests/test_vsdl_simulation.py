@@ -19,8 +19,9 @@ def test_spherical_monte_carlo_matches_replica_theory(key):
     a = np.array([1.0, 2.0])
     t = np.array([0.5, 1.0])
     n = 50
-    res = sim.gibbs_learning(key, a, t, n=n, model="spherical", replicas=16, sweeps=1500,
-                             burn_in=500)
+    res = sim.gibbs_learning(
+        key, a, t, n=n, model="spherical", replicas=16, sweeps=1500, burn_in=500
+    )
     ref = th.generalization_error(a, t, model="spherical", theory="quenched")
     assert res.equilibrated.all(), (res.tau_int, res.drift)
     assert np.all(np.abs(res.epsilon - ref) <= 4.5 * res.epsilon_err + 1.0 / n), (res.epsilon, ref)
@@ -34,8 +35,9 @@ def test_ising_spinodal_physics(key):
     # Hot-started chains: below the transition they stay poor; far beyond the spinodal of the
     # poor state (annealed τ = 0.5: 2.05; quenched τ = 0: 1.49) the poor state no longer exists
     # and every replica reaches perfect generalization.
-    res = sim.gibbs_learning(key, np.array([0.5, 4.0]), np.array([1.0, 0.5]), n=48,
-                             model="ising", replicas=6, sweeps=400)
+    res = sim.gibbs_learning(
+        key, np.array([0.5, 4.0]), np.array([1.0, 0.5]), n=48, model="ising", replicas=6, sweeps=400
+    )
     # the Ising RS theory at τ > 0 (q ≠ R); band: 4.5 standard errors (t, 5 dof: p ≈ 6e-3) plus
     # the 1/N finite-size allowance
     ref = float(th.generalization_error(0.5, 1.0, model="ising", theory="quenched"))
@@ -46,8 +48,16 @@ def test_ising_spinodal_physics(key):
 
 
 def test_float32_chain_and_trial_function(key):
-    out = sim.trial(key, alpha=jnp.float32(1.0), tau=jnp.float32(0.8), n=16, p_max=16,
-                    model="spherical", sweeps=30, burn_in=10)
+    out = sim.trial(
+        key,
+        alpha=jnp.float32(1.0),
+        tau=jnp.float32(0.8),
+        n=16,
+        p_max=16,
+        model="spherical",
+        sweeps=30,
+        burn_in=10,
+    )
     assert out["R"].dtype == jnp.float32 and out["R"].shape == (30,)
     assert np.all(np.abs(np.asarray(out["R"])) <= 1.0 + 1e-6)
     assert np.all((np.asarray(out["acceptance"]) >= 0) & (np.asarray(out["acceptance"]) <= 1))
@@ -70,8 +80,7 @@ def test_integrated_autocorrelation_time_ar1(key):
 
 def test_not_equilibrated_is_reported(key):
     # far too few sweeps at low temperature: the output must say so
-    res = sim.gibbs_learning(key, 2.0, 0.05, n=48, model="ising", replicas=4, sweeps=12,
-                             burn_in=2)
+    res = sim.gibbs_learning(key, 2.0, 0.05, n=48, model="ising", replicas=4, sweeps=12, burn_in=2)
     assert not bool(res.equilibrated)
     with pytest.raises(RuntimeError, match="did not equilibrate"):
         res.check()
@@ -106,8 +115,9 @@ def test_bad_key():
 def test_finite_size_band_tightens(key):
     # At N = 200 the same comparison with a 1/N band (0.005) and 24 replicas.
     a, t, n = np.array([2.0]), np.array([1.0]), 200
-    res = sim.gibbs_learning(key, a, t, n=n, model="spherical", replicas=24, sweeps=2000,
-                             burn_in=600)
+    res = sim.gibbs_learning(
+        key, a, t, n=n, model="spherical", replicas=24, sweeps=2000, burn_in=600
+    )
     ref = th.generalization_error(a, t, model="spherical", theory="quenched")
     assert res.equilibrated.all()
     assert np.all(np.abs(res.epsilon - ref) <= 4.5 * res.epsilon_err + 1.0 / n)

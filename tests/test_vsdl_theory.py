@@ -70,8 +70,11 @@ def test_spherical_large_alpha(theory, c):
 def test_psi_against_quad():
     for q in (0.0, 0.2, 0.7, 0.99, 0.9999):
         a = math.sqrt(q / (1 - q))
-        f = lambda t: 2 * math.exp(-t * t / 2) / math.sqrt(2 * math.pi) * (
-            _H(-a * t) * math.log(_H(-a * t)) if _H(-a * t) > 0 else 0.0
+        f = lambda t, a=a: (
+            2
+            * math.exp(-t * t / 2)
+            / math.sqrt(2 * math.pi)
+            * (_H(-a * t) * math.log(_H(-a * t)) if _H(-a * t) > 0 else 0.0)
         )
         ref = integrate.quad(f, -12, 12, points=[0.0], limit=400, epsabs=1e-13)[0]
         assert abs(float(th.psi(q)) - ref) < 1e-9
@@ -85,10 +88,12 @@ def test_spherical_high_temperature_closed_form_vs_maximisation():
     b = th.branches(lam, 1.0, model="spherical", theory="high_temperature")
     np.testing.assert_allclose(b.global_epsilon, closed, atol=1e-10)
     # a direct numerical maximisation of s(R) − (α/τ) ε(R)
-    for l, e in zip(lam, closed):
+    for l, e in zip(lam, closed, strict=True):
         res = optimize.minimize_scalar(
-            lambda R: -(_sphere_entropy(R) - l * np.arccos(R) / np.pi),
-            bounds=(0.0, 1 - 1e-12), method="bounded", options={"xatol": 1e-12},
+            lambda R, l=l: -(_sphere_entropy(R) - l * np.arccos(R) / np.pi),
+            bounds=(0.0, 1 - 1e-12),
+            method="bounded",
+            options={"xatol": 1e-12},
         )
         assert abs(np.arccos(res.x) / np.pi - e) < 1e-6
 
@@ -156,8 +161,10 @@ def test_replica_symmetric_limits():
     hot = th.replica_symmetric(a, 0.5)
     assert np.all(hot.q < hot.R) and np.all(hot.q > hot.R**2)
     lam = 1.0
-    errs = [abs(float(th.replica_symmetric(lam * T, T).epsilon) - math.atan(math.pi / lam) / math.pi)
-            for T in (5.0, 50.0)]
+    errs = [
+        abs(float(th.replica_symmetric(lam * T, T).epsilon) - math.atan(math.pi / lam) / math.pi)
+        for T in (5.0, 50.0)
+    ]
     assert errs[1] < 1e-3 and errs[1] < errs[0] / 5
 
 
@@ -168,8 +175,10 @@ def test_ising_replica_symmetric_positive_temperature():
     assert abs(cold.alpha_c[1] - cold.alpha_c[0]) < 1e-5
     assert abs(cold.alpha_spinodal[1] - cold.alpha_spinodal[0]) < 1e-4
     ht = float(th.critical_load(model="ising", theory="high_temperature").alpha_c)
-    errs = [abs(float(th.critical_load(model="ising", theory="quenched", tau=T).alpha_c) / T - ht)
-            for T in (5.0, 20.0)]
+    errs = [
+        abs(float(th.critical_load(model="ising", theory="quenched", tau=T).alpha_c) / T - ht)
+        for T in (5.0, 20.0)
+    ]
     assert errs[1] < errs[0] / 2.5 and errs[1] < 0.03
     t = np.array([0.5, 1.0])
     q = th.critical_load(model="ising", theory="quenched", tau=t)

@@ -25,7 +25,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 def _git_commit() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).resolve().parent,
         ).stdout.strip()
     except Exception:
@@ -136,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": _git_commit(),
     }
     write_atomic(out.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB), test accuracy {meta['test_accuracy']:.4f}")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB), "
+        f"test accuracy {meta['test_accuracy']:.4f}"
+    )
     return 0
 
 

@@ -48,8 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "OUT/diagram.npz + diagram.json, plotted to OUT/diagram.png.",
     )
     d.add_argument("--model", choices=("ising", "spherical"), default="ising")
-    d.add_argument("--theory", choices=("annealed", "high_temperature", "quenched"), default=None,
-                   help="default: quenched (replica symmetric, every τ)")
+    d.add_argument(
+        "--theory",
+        choices=("annealed", "high_temperature", "quenched"),
+        default=None,
+        help="default: quenched (replica symmetric, every τ)",
+    )
     d.add_argument("--alpha", default="0.25:3.0:12", help="loads: lo:hi:num[:log] or a,b,c")
     d.add_argument("--tau", default="0.1:1.5:8", help="temperatures: lo:hi:num[:log] or a,b,c")
     d.add_argument("--n", type=int, default=100, help="weights per perceptron (Monte Carlo)")
@@ -59,9 +63,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--good-error", type=float, default=0.2)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--no-mc", action="store_true", help="theory only")
-    d.add_argument("--quick", action="store_true",
-                   help=f"a small, fast diagram ({QUICK['na']}×{QUICK['nt']} points, N={QUICK['n']})")
-    d.add_argument("--out", default="out/vsdl/diagram", help="output folder (default out/vsdl/diagram)")
+    d.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a small, fast diagram ({QUICK['na']}×{QUICK['nt']} points, N={QUICK['n']})",
+    )
+    d.add_argument(
+        "--out", default="out/vsdl/diagram", help="output folder (default out/vsdl/diagram)"
+    )
     d.add_argument("--plot", default=None, help="figure file (default OUT/diagram.png)")
     d.add_argument("--no-plot", action="store_true")
     d.add_argument("--x64", action="store_true", help="Monte Carlo in float64")
@@ -76,8 +85,9 @@ def compute_diagram(args: argparse.Namespace) -> tuple[Any, Path]:
     """Compute (or resume) the diagram described by parsed ``diagram`` arguments; save it."""
     import jax
 
-    from . import _diagram
     from htrmt.sweep import atomic_write_json, environment
+
+    from . import _diagram
 
     model = args.model
     theory = args.theory or "quenched"
@@ -96,31 +106,59 @@ def compute_diagram(args: argparse.Namespace) -> tuple[Any, Path]:
         if np.any(tau <= 0):
             raise ValueError(f"Monte Carlo needs tau > 0 on the grid, got tau={tau.tolist()}")
         sim = _diagram.simulate_diagram(
-            jax.random.key(args.seed), alpha, tau, n=n, model=model, replicas=replicas,
-            sweeps=sweeps, burn_in=args.burn_in, out=out / "sweep", progress=args.progress,
+            jax.random.key(args.seed),
+            alpha,
+            tau,
+            n=n,
+            model=model,
+            replicas=replicas,
+            sweeps=sweeps,
+            burn_in=args.burn_in,
+            out=out / "sweep",
+            progress=args.progress,
         )
     t_mc = time.perf_counter() - t0
-    dgm = _diagram.phase_diagram(alpha, tau, model=model, theory=theory,
-                                 good_error=args.good_error, simulation=sim)
+    dgm = _diagram.phase_diagram(
+        alpha, tau, model=model, theory=theory, good_error=args.good_error, simulation=sim
+    )
     arrays = {
-        "alpha": dgm.alpha, "tau": dgm.tau, "epsilon_theory": dgm.epsilon, "phase": dgm.phase,
+        "alpha": dgm.alpha,
+        "tau": dgm.tau,
+        "epsilon_theory": dgm.epsilon,
+        "phase": dgm.phase,
         "num_stable": dgm.num_stable,
     }
     for name, (tl, al) in dgm.lines.items():
         arrays[f"line_{name}_tau"] = np.asarray(tl, float)
         arrays[f"line_{name}_alpha"] = np.asarray(al, float)
     if sim is not None:
-        for f in ("epsilon", "epsilon_err", "overlap", "train_error", "acceptance", "tau_int",
-                  "drift", "equilibrated"):
+        for f in (
+            "epsilon",
+            "epsilon_err",
+            "overlap",
+            "train_error",
+            "acceptance",
+            "tau_int",
+            "drift",
+            "equilibrated",
+        ):
             arrays[f"mc_{f}"] = np.asarray(getattr(sim, f))
     np.savez(out / "diagram.npz", **arrays)
     meta = {
-        "model": model, "theory": theory, "good_error": args.good_error, "seed": args.seed,
-        "n": n, "replicas": replicas, "sweeps": sweeps,
+        "model": model,
+        "theory": theory,
+        "good_error": args.good_error,
+        "seed": args.seed,
+        "n": n,
+        "replicas": replicas,
+        "sweeps": sweeps,
         "burn_in": args.burn_in if args.burn_in is not None else sweeps // 2,
-        "monte_carlo": sim is not None, "quick": bool(args.quick),
-        "x64": bool(jax.config.jax_enable_x64), "phases": list(_diagram.PHASES),
-        "seconds_monte_carlo": t_mc, "environment": environment(),
+        "monte_carlo": sim is not None,
+        "quick": bool(args.quick),
+        "x64": bool(jax.config.jax_enable_x64),
+        "phases": list(_diagram.PHASES),
+        "seconds_monte_carlo": t_mc,
+        "environment": environment(),
         "equilibrated_fraction": float(np.mean(sim.equilibrated)) if sim is not None else None,
     }
     atomic_write_json(out / "diagram.json", meta)
@@ -144,16 +182,33 @@ def load_diagram(out: str | os.PathLike):
     if meta["monte_carlo"]:
         A, T = np.meshgrid(z["alpha"], z["tau"])
         sim = MonteCarloResult(
-            alpha=A, tau=T, epsilon=z["mc_epsilon"], epsilon_err=z["mc_epsilon_err"],
-            epsilon_replicas=np.empty(A.shape + (0,)), overlap=z["mc_overlap"],
-            train_error=z["mc_train_error"], acceptance=z["mc_acceptance"],
-            tau_int=z["mc_tau_int"], drift=z["mc_drift"], equilibrated=z["mc_equilibrated"],
-            n=int(meta["n"]), n_measure=int(meta["sweeps"]) - int(meta["burn_in"]),
+            alpha=A,
+            tau=T,
+            epsilon=z["mc_epsilon"],
+            epsilon_err=z["mc_epsilon_err"],
+            epsilon_replicas=np.empty(A.shape + (0,)),
+            overlap=z["mc_overlap"],
+            train_error=z["mc_train_error"],
+            acceptance=z["mc_acceptance"],
+            tau_int=z["mc_tau_int"],
+            drift=z["mc_drift"],
+            equilibrated=z["mc_equilibrated"],
+            n=int(meta["n"]),
+            n_measure=int(meta["sweeps"]) - int(meta["burn_in"]),
             model=meta["model"],
         )
-    return PhaseDiagram(z["alpha"], z["tau"], meta["model"], meta["theory"],
-                        float(meta["good_error"]), z["epsilon_theory"], z["phase"],
-                        z["num_stable"], lines, sim), meta
+    return PhaseDiagram(
+        z["alpha"],
+        z["tau"],
+        meta["model"],
+        meta["theory"],
+        float(meta["good_error"]),
+        z["epsilon_theory"],
+        z["phase"],
+        z["num_stable"],
+        lines,
+        sim,
+    ), meta
 
 
 def _run_diagram(args: argparse.Namespace) -> int:
@@ -163,18 +218,27 @@ def _run_diagram(args: argparse.Namespace) -> int:
         jax.config.update("jax_enable_x64", True)
     dgm, out = compute_diagram(args)
     sim = dgm.simulation
-    print(f"vsdl diagram: {dgm.model}, {dgm.theory} theory, {dgm.alpha.size}×{dgm.tau.size} points "
-          f"-> {out / 'diagram.npz'}")
+    print(
+        f"vsdl diagram: {dgm.model}, {dgm.theory} theory, {dgm.alpha.size}×{dgm.tau.size} points "
+        f"-> {out / 'diagram.npz'}"
+    )
     for name, (tl, al) in dgm.lines.items():
-        print(f"  {name}: " + ", ".join(f"τ={t:.3g}: α={a:.4g}" for t, a in zip(tl, al)))
+        print(
+            f"  {name}: " + ", ".join(f"τ={t:.3g}: α={a:.4g}" for t, a in zip(tl, al, strict=True))
+        )
     if sim is not None:
         eq = np.asarray(sim.equilibrated)
-        print(f"  Monte Carlo N={sim.n}: acceptance {np.min(sim.acceptance):.3g}..."
-              f"{np.max(sim.acceptance):.3g}, tau_int up to {np.max(sim.tau_int):.3g} sweeps, "
-              f"{int(eq.sum())}/{eq.size} points equilibrated")
+        print(
+            f"  Monte Carlo N={sim.n}: acceptance {np.min(sim.acceptance):.3g}..."
+            f"{np.max(sim.acceptance):.3g}, tau_int up to {np.max(sim.tau_int):.3g} sweeps, "
+            f"{int(eq.sum())}/{eq.size} points equilibrated"
+        )
         if not eq.all():
-            print("  warning: some points did not equilibrate (crossed out in the plot); "
-                  "use more --sweeps", file=sys.stderr)
+            print(
+                "  warning: some points did not equilibrate (crossed out in the plot); "
+                "use more --sweeps",
+                file=sys.stderr,
+            )
     if not args.no_plot:
         import matplotlib
 
@@ -197,18 +261,29 @@ def _run_critical(args: argparse.Namespace) -> int:
     tau = _grid(args.tau, "tau")
     print("Ising perceptron, first-order transition to perfect generalization:")
     q = th.critical_load(model="ising", theory="quenched")
-    print(f"  quenched RS, τ=0:  α_c = {float(q.alpha_c):.5f}  spinodal {float(q.alpha_spinodal):.5f}"
-          "  (literature 1.245, 1.49)")
+    print(
+        f"  quenched RS, τ=0:  α_c = {float(q.alpha_c):.5f}  spinodal {float(q.alpha_spinodal):.5f}"
+        "  (literature 1.245, 1.49)"
+    )
     for theory in ("quenched", "annealed"):
         a = th.critical_load(model="ising", theory=theory, tau=tau)
-        for t, ac, sp in zip(np.atleast_1d(tau), np.atleast_1d(a.alpha_c),
-                             np.atleast_1d(a.alpha_spinodal)):
+        for t, ac, sp in zip(
+            np.atleast_1d(tau),
+            np.atleast_1d(a.alpha_c),
+            np.atleast_1d(a.alpha_spinodal),
+            strict=True,
+        ):
             if theory == "quenched" and t == 0:
                 continue
-            print(f"  {theory}, τ={t:.3g}:  α_c = {ac:.5f}  spinodal {sp:.5f}"
-                  + ("  (literature 1.448)" if t == 0 else ""))
+            print(
+                f"  {theory}, τ={t:.3g}:  α_c = {ac:.5f}  spinodal {sp:.5f}"
+                + ("  (literature 1.448)" if t == 0 else "")
+            )
     h = th.critical_load(model="ising", theory="high_temperature")
-    print(f"  high temperature: (α/τ)_c = {float(h.alpha_c):.5f}  spinodal {float(h.alpha_spinodal):.5f}")
+    print(
+        f"  high temperature: (α/τ)_c = {float(h.alpha_c):.5f}  "
+        f"spinodal {float(h.alpha_spinodal):.5f}"
+    )
     print("Spherical perceptron, Gibbs learning at τ=0, ε·α at α = 1000:")
     for theory, lit in (("quenched", 0.625), ("annealed", 1.0)):
         e = float(th.generalization_error(1000.0, 0.0, model="spherical", theory=theory))

@@ -173,7 +173,9 @@ def phase_diagram(
         raise ValueError(
             f"simulation has shape {np.shape(simulation.epsilon)}, the grid is {A.shape} (nt, na)"
         )
-    return PhaseDiagram(a, t, model, theory, float(good_error), eps, phase, b.num_stable, lines, simulation)
+    return PhaseDiagram(
+        a, t, model, theory, float(good_error), eps, phase, b.num_stable, lines, simulation
+    )
 
 
 # ----------------------------------------------------------------------------- Monte Carlo grid

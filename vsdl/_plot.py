@@ -12,8 +12,14 @@ _LINE_STYLE = {
     "transition": dict(color="white", lw=2.2, ls="-", label="first-order transition (theory)"),
     "spinodal": dict(color="white", lw=1.6, ls="--", label="spinodal of the poor state (theory)"),
     "crossover": dict(color="white", lw=2.0, ls=":", label="ε = good_error (theory)"),
-    "quenched_tau0": dict(color="orange", marker="*", ms=14, ls="none", clip_on=False,
-                          label="quenched RS transition at τ = 0"),
+    "quenched_tau0": dict(
+        color="orange",
+        marker="*",
+        ms=14,
+        ls="none",
+        clip_on=False,
+        label="quenched RS transition at τ = 0",
+    ),
 }
 
 
@@ -52,18 +58,25 @@ def plot_diagram(diagram: Any, ax: Any = None, *, theory_contours: bool = False)
         _edges(d.alpha), _edges(d.tau), eps, cmap="viridis", vmin=0.0, vmax=0.5, shading="flat"
     )
     cb = ax.figure.colorbar(mesh, ax=ax)
-    cb.set_label(
-        f"generalization error ε ({'Monte Carlo, N = %d' % sim.n if sim is not None else 'theory'})"
-    )
+    what = f"Monte Carlo, N = {sim.n}" if sim is not None else "theory"
+    cb.set_label(f"generalization error ε ({what})")
     if sim is not None:
         bad = ~np.asarray(sim.equilibrated)
         if bad.any():
             A, T = np.meshgrid(d.alpha, d.tau)
-            ax.scatter(A[bad], T[bad], marker="x", s=18, c="red", lw=1.0,
-                       label="Monte Carlo not equilibrated")
+            ax.scatter(
+                A[bad],
+                T[bad],
+                marker="x",
+                s=18,
+                c="red",
+                lw=1.0,
+                label="Monte Carlo not equilibrated",
+            )
     if theory_contours and d.tau.size > 1 and d.alpha.size > 1:
-        ax.contour(d.alpha, d.tau, d.phase, levels=np.arange(0.5, 5.0), colors="0.7",
-                   linewidths=0.6)
+        ax.contour(
+            d.alpha, d.tau, d.phase, levels=np.arange(0.5, 5.0), colors="0.7", linewidths=0.6
+        )
     for name, (tl, al) in d.lines.items():
         al = np.asarray(al, float)
         tl = np.asarray(tl, float)

@@ -110,11 +110,6 @@ def solve(alpha, tau, R0, q0=None, *, iters: int = 80, tol: float = 1e-11):
         s = special.expit(y)
         q = R * R + (1.0 - R * R) * s
         f, fq, fR = _parts(q, R, beta, alpha)
-        dR_dx = R * (1.0 - R)
-        dq_dy = (1.0 - R * R) * s * (1.0 - s)
-        dq_dx = 2.0 * R * (1.0 - s) * dR_dx
-        gx = fR * dR_dx + fq * dq_dx
-        gy = fq * dq_dy
         # stationarity in (q, R) ⇔ (fq, fR) = 0; solve that system directly
         return f, np.stack([fq, fR], -1), q, R
 
@@ -234,7 +229,6 @@ def solve_ising(alpha, tau, R0, q0=None, *, iters: int = 100, tol: float = 1e-11
     conv = np.max(np.abs(g), -1) < tol * 100
     f, _, _ = _ising_free_entropy(q, Rv, beta, alpha)
     return q, Rv, f, conv
-
 
 
 def ising_branch(tau, R_grid, alpha0):

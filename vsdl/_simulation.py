@@ -31,7 +31,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array
 
 from htrmt._checks import check_int, check_key, float_dtype
 
@@ -300,7 +300,11 @@ def summarize(
     tau_max = tau_int.mean(-1)
     drift_max = drift.max(-1)
     equil = (T >= 20.0 * tau_max) & (drift_max <= 4.5)
-    err = eps_rep.std(-1, ddof=1) / math.sqrt(reps) if reps > 1 else np.full(eps_rep.shape[:-1], np.inf)
+    err = (
+        eps_rep.std(-1, ddof=1) / math.sqrt(reps)
+        if reps > 1
+        else np.full(eps_rep.shape[:-1], np.inf)
+    )
     a, t = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(tau, np.float64))
     return MonteCarloResult(
         alpha=a,

@@ -238,11 +238,15 @@ def _family(model: str, theory: str, p: np.ndarray, c: Any = 1.0) -> dict:
     return _family_R(model, theory, p, c)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pgrid(model: str, theory: str) -> np.ndarray:
     if theory == "quenched" and model == "ising":
-        return np.concatenate([np.geomspace(1e-6, 1.0, 300, endpoint=False), np.linspace(1.0, 90.0, 3000)])
-    return np.concatenate([np.geomspace(1e-13, 1e-2, 400, endpoint=False), np.linspace(1e-2, 0.5, 2500)])
+        return np.concatenate(
+            [np.geomspace(1e-6, 1.0, 300, endpoint=False), np.linspace(1.0, 90.0, 3000)]
+        )
+    return np.concatenate(
+        [np.geomspace(1e-13, 1e-2, 400, endpoint=False), np.linspace(1e-2, 0.5, 2500)]
+    )
 
 
 def stationary_load(p: Any, *, model: str, theory: str, tau: float = 0.0) -> dict:
@@ -362,7 +366,9 @@ def _roots_for(model: str, theory: str, lam: np.ndarray, c: np.ndarray) -> tuple
     return eps, f, stable
 
 
-def branches(alpha: Any, tau: Any = 0.0, *, model: str = "ising", theory: str = "annealed") -> Branches:
+def branches(
+    alpha: Any, tau: Any = 0.0, *, model: str = "ising", theory: str = "annealed"
+) -> Branches:
     """Every saddle point of the free entropy at each (α, τ), stable and unstable.
 
     Args:
@@ -397,7 +403,11 @@ def branches(alpha: Any, tau: Any = 0.0, *, model: str = "ising", theory: str = 
         c = np.ones_like(a)
     else:
         lam = a
-        c = np.where(t > 0, -np.expm1(-1.0 / np.where(t > 0, t, 1.0)), 1.0) if theory == "annealed" else np.ones_like(a)
+        c = (
+            np.where(t > 0, -np.expm1(-1.0 / np.where(t > 0, t, 1.0)), 1.0)
+            if theory == "annealed"
+            else np.ones_like(a)
+        )
     n = a.size
     finite = np.isfinite(lam)
     eps = np.full((n, MAX_BRANCHES), np.nan)
@@ -493,11 +503,13 @@ def replica_symmetric(alpha: Any, tau: Any) -> ReplicaSymmetric:
     return ReplicaSymmetric(rs(q), rs(R), rs(eps), rs(f))
 
 
-_RS_RGRID = np.concatenate([
-    np.geomspace(1e-3, 0.02, 30, endpoint=False),
-    np.linspace(0.02, 0.9, 300),
-    1.0 - np.geomspace(0.1, 1e-4, 100)[1:],
-])
+_RS_RGRID = np.concatenate(
+    [
+        np.geomspace(1e-3, 0.02, 30, endpoint=False),
+        np.linspace(0.02, 0.9, 300),
+        1.0 - np.geomspace(0.1, 1e-4, 100)[1:],
+    ]
+)
 _RS_CACHE: dict[float, tuple] = {}
 
 
@@ -509,8 +521,12 @@ def _ising_rs_curves(taus: np.ndarray) -> dict[float, tuple]:
     if todo:
         tt = np.asarray(todo)
         eps0 = np.arccos(_RS_RGRID[0]) / np.pi
-        a0 = np.array([_family_R("ising", "annealed", np.array([eps0]), -math.expm1(-1.0 / x))["A"][0]
-                       for x in tt])
+        a0 = np.array(
+            [
+                _family_R("ising", "annealed", np.array([eps0]), -math.expm1(-1.0 / x))["A"][0]
+                for x in tt
+            ]
+        )
         A, q, f, conv = ising_branch(tt, _RS_RGRID, a0)
         for i, x in enumerate(todo):
             ok = np.cumprod(conv[i]).astype(bool)  # the continued prefix
@@ -618,7 +634,9 @@ def generalization_error(
     return branches(alpha, tau, model=model, theory=theory).global_epsilon
 
 
-def free_entropy(alpha: Any, tau: Any = 0.0, *, model: str = "ising", theory: str = "annealed") -> np.ndarray:
+def free_entropy(
+    alpha: Any, tau: Any = 0.0, *, model: str = "ising", theory: str = "annealed"
+) -> np.ndarray:
     """Free entropy per weight of the equilibrium state (the global maximum)."""
     b = branches(alpha, tau, model=model, theory=theory)
     return np.take_along_axis(b.free_entropy, b.global_index[..., None], -1)[..., 0]
@@ -686,7 +704,9 @@ def _transition_one(model: str, theory: str, c: float) -> tuple[float, float, fl
     return float(fc["A"][0]), a_sp, float(fc["eps"][0]), e_sp
 
 
-def critical_load(*, model: str = "ising", theory: str = "quenched", tau: Any = 0.0) -> CriticalLoad:
+def critical_load(
+    *, model: str = "ising", theory: str = "quenched", tau: Any = 0.0
+) -> CriticalLoad:
     """The first-order transition to perfect generalization and its spinodal.
 
     Ising weights only: the spherical perceptron learns continuously in these theories (its

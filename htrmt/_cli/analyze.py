@@ -20,24 +20,46 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("path", nargs="?", metavar="PATH", help="weight file (default: embedded model)")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="what is printed (default: table)")
-    p.add_argument("--output", "-o", metavar="FILE", help="write the table/csv/json here instead of stdout")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="what is printed (default: table)",
+    )
+    p.add_argument(
+        "--output", "-o", metavar="FILE", help="write the table/csv/json here instead of stdout"
+    )
     p.add_argument("--plots", metavar="DIR", help="write overview.png and one PNG per layer here")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--no-html", action="store_true", help="no HTML report for the default model")
-    p.add_argument("--normalization", choices=("N", "none"), default="N",
-                   help="eigenvalues of W^T W / N (default) or of W^T W (weightwatcher's)")
-    p.add_argument("--peer-conventions", action="store_true",
-                   help="reproduce weightwatcher's conventions (W^T W, its xmin rule, its spike margin)")
-    p.add_argument("--conv", choices=("slices", "flatten"), default="slices",
-                   help="conv kernels as k*k slices of out x in (default) or one flattened matrix")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
-                   help="bootstrap resamples for an error bar on alpha (default 0: none)")
+    p.add_argument(
+        "--normalization",
+        choices=("N", "none"),
+        default="N",
+        help="eigenvalues of W^T W / N (default) or of W^T W (weightwatcher's)",
+    )
+    p.add_argument(
+        "--peer-conventions",
+        action="store_true",
+        help="reproduce weightwatcher's conventions (W^T W, its xmin rule, its spike margin)",
+    )
+    p.add_argument(
+        "--conv",
+        choices=("slices", "flatten"),
+        default="slices",
+        help="conv kernels as k*k slices of out x in (default) or one flattened matrix",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="bootstrap resamples for an error bar on alpha (default 0: none)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     p.add_argument("--no-fingers", action="store_true", help="skip the fingers test")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--x64", action="store_true", help="compute in float64")
+    p.add_argument("--x64", action="store_true", help="compute the spectra in float64")
     p.set_defaults(func=run)
 
 
@@ -61,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         key=key,
         fingers=not args.no_fingers,
         progress=not args.no_progress,
+        dtype="float64" if args.x64 else None,
     )
     if args.format == "table":
         text = rep.table() + "\n"

@@ -63,7 +63,7 @@ def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, *, ks, min_tail, alp
     j = start + jnp.floor(jax.random.uniform(ki, (n,), dt) * k_body.astype(dt)).astype(jnp.int32)
     body = xs_sorted[jnp.clip(j, 0, n - 1)]
     y = jnp.where(from_tail | (k_body == 0), tail, body)
-    y = jnp.where(jnp.arange(n) < start, jnp.zeros((), dt), y)  # same count of positive values
+    y = jnp.where(jnp.arange(n, dtype=jnp.int32) < start, jnp.zeros((), dt), y)  # same count of positive values
     f = _fit_impl(y, None, None, ks, min_tail, None, alpha_max)
     return f.D, f.alpha, f.xmin, f.status
 

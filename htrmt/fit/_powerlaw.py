@@ -380,7 +380,7 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     def body(state):
         start, best_d, best_k = state
         K = jax.lax.dynamic_slice(order_p, (start,), (C,))
-        ok = ((start + jnp.arange(C)) < nvalid) & valid[K]
+        ok = ((start + jnp.arange(C, dtype=jnp.int32)) < nvalid) & valid[K]
         d = _dist_full(p, K, beta[K], None if R is None else R[K], ks)
         d = jnp.where(ok, d, inf)
         # lexicographic min over (D, k): ties go to the smallest xmin, like numpy argmin.
@@ -474,7 +474,7 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
     n = x.shape[0]
     xmax_a = None if xmax is None else jnp.asarray(xmax, dt)
     p = _prepare(x, xmax_a)
-    npos = jnp.sum(p.pos & (jnp.arange(n) < p.hi)).astype(jnp.int32)
+    npos = jnp.sum(p.pos & (jnp.arange(n, dtype=jnp.int32) < p.hi)).astype(jnp.int32)
     posmax = p.xs[-1]
     posmin = jnp.min(jnp.where(p.pos, p.xs, jnp.asarray(jnp.inf, dt)))
     nan = jnp.asarray(jnp.nan, dt)

@@ -1,7 +1,8 @@
-"""``htrmt.analyze``: Heavy-Tailed Self-Regularization analysis of every weight matrix of a model."""
+"""``htrmt.analyze``: Heavy-Tailed Self-Regularization analysis of each weight matrix of a model."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable
@@ -34,7 +35,9 @@ def _nan() -> float:
     return float("nan")
 
 
-def layer_esd(layer: LayerWeights, *, normalization: str = "N", conv_scale: float = 1.0) -> np.ndarray:
+def layer_esd(
+    layer: LayerWeights, *, normalization: str = "N", conv_scale: float = 1.0
+) -> np.ndarray:
     """Eigenvalues (ascending, float64 NumPy) of a layer: the pooled ESDs of its slices.
 
     The Gram matrices are formed and diagonalised by :func:`htrmt.esd` (``eigvalsh`` of the
@@ -61,7 +64,7 @@ def layer_esd(layer: LayerWeights, *, normalization: str = "N", conv_scale: floa
 
 
 def _powerlaw(evals: np.ndarray, *, peer: bool, min_tail: int = 10, xmax: Any = None):
-    """Power-law fit of an ESD tail through :func:`htrmt.fit.powerlaw` (raises ValueError on failure).
+    """Power-law fit of an ESD tail by :func:`htrmt.fit.powerlaw` (ValueError when it fails).
 
     htrmt: two-sided KS distance, tails of at least ``min_tail`` points.
     Peer (weightwatcher 0.7 ``WWFit``): eigenvalues <= 1e-5 dropped, every remaining value but
@@ -318,6 +321,7 @@ def analyze(
     bootstrap: int = 0,
     key: Any = None,
     progress: bool = False,
+    dtype: Any = None,
 ) -> AnalysisReport:
     """Analyse every weight matrix of a model with Heavy-Tailed Self-Regularization.
 
@@ -347,6 +351,8 @@ def analyze(
             0 (default) skips it. Needs ``key``.
         key: ``jax.random`` key for the bootstrap.
         progress: show a progress bar (tqdm) over the layers.
+        dtype: compute the spectra in this float dtype (e.g. ``jnp.float64``, which needs
+            ``jax_enable_x64``); default: the dtype the weights are stored in.
 
     Returns:
         An :class:`AnalysisReport`: ``.layers`` (one row per matrix), ``.summary``, ``.skipped``,
@@ -370,7 +376,9 @@ def analyze(
         4122 (α̂ and the norm metrics).
     """
     if normalization not in ("N", "none"):
-        raise ValueError(f"normalization must be 'N' or 'none', got normalization={normalization!r}")
+        raise ValueError(
+            f"normalization must be 'N' or 'none', got normalization={normalization!r}"
+        )
     if conv not in CONV_MODES:
         raise ValueError(f"conv must be one of {list(CONV_MODES)}, got conv={conv!r}")
     if isinstance(min_evals, bool) or not isinstance(min_evals, int) or min_evals < 2:
@@ -384,8 +392,17 @@ def analyze(
     if peer_conventions:
         normalization = "none"
 
-    ext = model_or_path if isinstance(model_or_path, Extraction) else extract(model_or_path, conv=conv)
+    ext = (
+        model_or_path
+        if isinstance(model_or_path, Extraction)
+        else extract(model_or_path, conv=conv)
+    )
     todo = list(ext.layers)
+    if dtype is not None:
+        from .._checks import float_dtype
+
+        dt = np.dtype(float_dtype(dtype))
+        todo = [dataclasses.replace(lw, matrices=lw.matrices.astype(dt)) for lw in todo]
     if layers is not None:
         keep = layers if callable(layers) else (lambda n, s=set(layers): n in s)
         todo = [lw for lw in todo if keep(lw.name)]
@@ -415,7 +432,7 @@ def analyze(
     fits: dict[str, dict[str, Any]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for lw, k in zip(it, keys):
+        for lw, k in zip(it, keys, strict=True):
             if bar is not None:
                 bar.set_postfix_str(lw.name[-40:])
             row, ev, ft = analyze_layer(

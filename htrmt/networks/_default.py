@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DigitsCNN", "default_model", "default_model_path", "default_model_info", "leaf_names"]
+__all__ = ["default_model", "default_model_path", "default_model_info", "leaf_names"]
 
 _FILE = "default_model.npz"
 
@@ -133,7 +133,9 @@ def default_model() -> Any:
         raise ValueError(f"{path} lacks parameters {missing}")
     for n, x in names:
         if stored[n].shape != x.shape:
-            raise ValueError(f"{path}: parameter {n!r} has shape {stored[n].shape}, expected {x.shape}")
+            raise ValueError(
+                f"{path}: parameter {n!r} has shape {stored[n].shape}, expected {x.shape}"
+            )
     new = [jnp.asarray(stored[n]) for n, _ in names]
     params, static = eqx.partition(skeleton, lambda x: isinstance(x, jax.ShapeDtypeStruct))
     treedef = jax.tree_util.tree_structure(params)

@@ -37,8 +37,8 @@ class LayerWeights:
         kind: ``"linear"``, ``"conv1d"``, ``"conv2d"``, ``"conv3d"``, ``"conv_transpose{d}d"``,
             ``"embedding"``, ``"attention"``, ``"lstm_gate"``, ``"gru_gate"`` or ``"matrix"``
             (a 2-D array of unknown role).
-        matrices: array of shape ``(S, out, in)``: ``S = 1`` for a dense matrix, ``S = prod(kernel)``
-            for a conv kernel cut into spatial slices.
+        matrices: array of shape ``(S, out, in)``: ``S = 1`` for a dense matrix,
+            ``S = prod(kernel)`` for a conv kernel cut into spatial slices.
         source_shape: shape of the parameter as stored by its framework.
         note: how the parameter was converted (e.g. ``"flax kernel (in, out) transposed"``).
     """
@@ -178,7 +178,7 @@ class _Collector:
         if w.shape[0] % g:
             self.dense(name, w, "matrix", note=f"rows not divisible by {g} gates: kept whole")
             return
-        for gname, part in zip(gate_names, np.split(_float(w), g, axis=0)):
+        for gname, part in zip(gate_names, np.split(_float(w), g, axis=0), strict=True):
             self.layers.append(
                 LayerWeights(
                     f"{name}[{gname}]",
@@ -232,11 +232,19 @@ class _Collector:
         if is_flax and a.ndim == 3 and parent in ("query", "key", "value"):
             # linen/nnx MultiHeadDotProductAttention: kernel (in, heads, head_dim)
             m = a.reshape(a.shape[0], -1).T
-            self.dense(name, m, "attention", "flax attention kernel (in, heads, dim) -> (heads*dim, in)", a)
+            self.dense(
+                name, m, "attention", "flax attention kernel (in, heads, dim) -> (heads*dim, in)", a
+            )
             return
         if is_flax and a.ndim == 3 and parent == "out":
             m = a.reshape(-1, a.shape[-1]).T
-            self.dense(name, m, "attention", "flax attention kernel (heads, dim, out) -> (out, heads*dim)", a)
+            self.dense(
+                name,
+                m,
+                "attention",
+                "flax attention kernel (heads, dim, out) -> (out, heads*dim)",
+                a,
+            )
             return
         if a.ndim > 5:
             self.skip(name, a, f"{a.ndim}-D parameter of unknown layout")
@@ -290,7 +298,9 @@ def _extract_equinox(model: Any, col: _Collector) -> None:
                 col.skip(_join(name, "bias"), leaf.bias, "bias")
         elif isinstance(leaf, nn.ConvTranspose):
             d = leaf.num_spatial_dims
-            col.conv_kernel(_join(name, "weight"), np.asarray(leaf.weight), f"conv_transpose{d}d", "oi")
+            col.conv_kernel(
+                _join(name, "weight"), np.asarray(leaf.weight), f"conv_transpose{d}d", "oi"
+            )
             if leaf.bias is not None:
                 col.skip(_join(name, "bias"), leaf.bias, "bias")
         elif isinstance(leaf, nn.Conv):
@@ -301,8 +311,12 @@ def _extract_equinox(model: Any, col: _Collector) -> None:
         elif isinstance(leaf, nn.Embedding):
             col.dense(_join(name, "weight"), np.asarray(leaf.weight), "embedding")
         elif isinstance(leaf, nn.LSTMCell):
-            col.gates(_join(name, "weight_ih"), np.asarray(leaf.weight_ih), _LSTM_GATES, "lstm_gate")
-            col.gates(_join(name, "weight_hh"), np.asarray(leaf.weight_hh), _LSTM_GATES, "lstm_gate")
+            col.gates(
+                _join(name, "weight_ih"), np.asarray(leaf.weight_ih), _LSTM_GATES, "lstm_gate"
+            )
+            col.gates(
+                _join(name, "weight_hh"), np.asarray(leaf.weight_hh), _LSTM_GATES, "lstm_gate"
+            )
             if leaf.bias is not None:
                 col.skip(_join(name, "bias"), leaf.bias, "bias")
         elif isinstance(leaf, nn.GRUCell):

@@ -18,8 +18,10 @@ __all__ = ["load_file", "is_pathlike", "SUFFIXES"]
 
 SUFFIXES = (".npz", ".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 
+
 def is_pathlike(x: Any) -> bool:
     return isinstance(x, (str, os.PathLike))
+
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
@@ -27,6 +29,7 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
         raise ValueError(f"{str(path)!r} is not a readable .npz file of arrays: {err}") from None
+
 
 def load_safetensors(path: Path) -> dict[str, np.ndarray]:
     try:
@@ -47,6 +50,7 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
             except ImportError:
                 pass
         raise ValueError(f"{str(path)!r} is not a readable .safetensors file: {err}") from None
+
 
 def load_torch(path: Path) -> dict[str, Any]:
     try:
@@ -71,6 +75,7 @@ def load_torch(path: Path) -> dict[str, Any]:
             "tensors)"
         )
     return dict(obj)
+
 
 def load_file(path: Any) -> tuple[str, dict[str, Any]]:
     """Read a weight file into a flat ``{name: array}`` dict; returns ``(framework, dict)``.

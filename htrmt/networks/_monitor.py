@@ -90,7 +90,7 @@ class Monitor:
 
     def to_records(self) -> list[dict[str, Any]]:
         recs = []
-        for step, rows in zip(self.steps, self.rows):
+        for step, rows in zip(self.steps, self.rows, strict=True):
             for r in rows.values():
                 d = dataclasses.asdict(r)
                 d["step"] = step
@@ -169,7 +169,9 @@ def fit_with_monitor(
     @eqx.filter_jit
     def step(model, opt_state, *batch):
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model, *batch)
-        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_inexact_array))
+        updates, opt_state = optimizer.update(
+            grads, opt_state, eqx.filter(model, eqx.is_inexact_array)
+        )
         return eqx.apply_updates(model, updates), opt_state, loss
 
     if not mon.steps:

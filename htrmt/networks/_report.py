@@ -291,10 +291,10 @@ class AnalysisReport:
 
         cells = [[fmt(getattr(r, c)) for c in cols] for r in self.layers]
         widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
         lines.append("  ".join("-" * w for w in widths))
         for row in cells:
-            lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+            lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
         s = self.summary
         lines.append("")
         lines.append(

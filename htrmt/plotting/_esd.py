@@ -95,7 +95,9 @@ def plot_esd(
         edges = np.linspace(lo, hi, nb + 1)
     counts, _ = np.histogram(x, bins=edges)
     dens = counts / (n * np.diff(edges))
-    ax.stairs(dens, edges, fill=True, alpha=0.45, color=color, label=label or f"ESD ({n} eigenvalues)")
+    ax.stairs(
+        dens, edges, fill=True, alpha=0.45, color=color, label=label or f"ESD ({n} eigenvalues)"
+    )
     if scale == "loglog":
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -117,8 +119,9 @@ def plot_esd(
             ax.axvline(_f(thr), color="k", ls=":", lw=1, label="spike threshold")
         nspk = int(getattr(mp_fit, "num_spikes", 0))
         if nspk:
-            ax.plot(x[-nspk:], np.zeros(nspk), "|", color="C3", ms=14, mew=1.5,
-                    label=f"{nspk} spike(s)")
+            ax.plot(
+                x[-nspk:], np.zeros(nspk), "|", color="C3", ms=14, mew=1.5, label=f"{nspk} spike(s)"
+            )
 
     if pl_fit is not None and bool(np.all(np.asarray(getattr(pl_fit, "status", 0)) == 0)):
         alpha = _f(pl_fit.alpha)
@@ -198,8 +201,13 @@ def plot_xmin_scan(
     ax2.plot(xm, D, color="C1", lw=1.0, label="D(xmin)")
     ax2.set_ylabel("KS distance D", color="C1")
     if pl_fit is not None:
-        ax.axvline(_f(pl_fit.xmin), color="C3", ls="-.", lw=1,
-                   label=f"chosen xmin (α={_f(pl_fit.alpha):.2f})")
+        ax.axvline(
+            _f(pl_fit.xmin),
+            color="C3",
+            ls="-.",
+            lw=1,
+            label=f"chosen xmin (α={_f(pl_fit.alpha):.2f})",
+        )
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")

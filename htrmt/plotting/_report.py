@@ -14,9 +14,23 @@ import numpy as np
 
 from ._esd import plot_esd, plot_xmin_scan
 
-__all__ = ["plot_layer", "plot_overview", "plot_monitor", "save_plots", "html_report", "PHASE_COLORS"]
+__all__ = [
+    "plot_layer",
+    "plot_overview",
+    "plot_monitor",
+    "save_plots",
+    "html_report",
+    "PHASE_COLORS",
+]
 
-PHASES = ("random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
+PHASES = (
+    "random-like",
+    "bleeding-out",
+    "bulk+spikes",
+    "bulk-decay",
+    "heavy-tailed",
+    "rank-collapse",
+)
 PHASE_COLORS = {
     "random-like": "#4c72b0",
     "bleeding-out": "#64b5cd",
@@ -66,25 +80,54 @@ def plot_layer(report: Any, name: str, *, fig: Any = None) -> Any:
     axs = fig.subplots(1, 3)
     pl = fits.get("pl")
     mp = fits.get("mp")
-    plot_esd(ev, ax=axs[0], scale="loglog", pl_fit=pl,
-             title=f"{name}: log-log ESD, α={row.alpha:.2f}, D={row.D:.3f}",
-             xlabel=f"eigenvalue of {_units(report)}")
+    plot_esd(
+        ev,
+        ax=axs[0],
+        scale="loglog",
+        pl_fit=pl,
+        title=f"{name}: log-log ESD, α={row.alpha:.2f}, D={row.D:.3f}",
+        xlabel=f"eigenvalue of {_units(report)}",
+    )
     ev_n = ev / row.N if report.normalization == "none" else ev
-    plot_esd(ev_n, ax=axs[1], scale="linear", mp_fit=mp, color="C2",
-             title=f"linear ESD, MP σ={row.sigma_mp:.3g}, {row.num_spikes} spikes, {row.phase}",
-             xlabel="eigenvalue of WᵀW/N")
+    plot_esd(
+        ev_n,
+        ax=axs[1],
+        scale="linear",
+        mp_fit=mp,
+        color="C2",
+        title=f"linear ESD, MP σ={row.sigma_mp:.3g}, {row.num_spikes} spikes, {row.phase}",
+        xlabel="eigenvalue of WᵀW/N",
+    )
     if pl is not None and row.num_evals >= 4:
         try:
-            plot_xmin_scan(ev, ax=axs[2], pl_fit=pl,
-                           min_tail=2 if report.conventions == "weightwatcher" else 3,
-                           ks="powerlaw" if report.conventions == "weightwatcher" else "two_sided",
-                           title="robustness: α and D against xmin")
+            plot_xmin_scan(
+                ev,
+                ax=axs[2],
+                pl_fit=pl,
+                min_tail=2 if report.conventions == "weightwatcher" else 3,
+                ks="powerlaw" if report.conventions == "weightwatcher" else "two_sided",
+                title="robustness: α and D against xmin",
+            )
         except ValueError as err:
-            axs[2].text(0.5, 0.5, f"no scan: {err}", ha="center", va="center", fontsize=8,
-                        transform=axs[2].transAxes, wrap=True)
+            axs[2].text(
+                0.5,
+                0.5,
+                f"no scan: {err}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                transform=axs[2].transAxes,
+                wrap=True,
+            )
     else:
-        axs[2].text(0.5, 0.5, f"no power-law fit\n({row.status})", ha="center", va="center",
-                    transform=axs[2].transAxes)
+        axs[2].text(
+            0.5,
+            0.5,
+            f"no power-law fit\n({row.status})",
+            ha="center",
+            va="center",
+            transform=axs[2].transAxes,
+        )
         axs[2].set_axis_off()
     fig.suptitle(
         f"{name}  [{row.kind}, N={row.N}, M={row.M}, Q={row.Q:.2f}, slices={row.num_slices}]"
@@ -108,22 +151,32 @@ def plot_overview(report: Any, *, fig: Any = None) -> Any:
     alpha = np.array([r.alpha if r.status == "ok" else np.nan for r in rows])
     err = np.array([r.alpha_err if math.isfinite(r.alpha_err) else r.sigma for r in rows])
     colors = [PHASE_COLORS.get(r.phase, "#999999") for r in rows]
-    axs[0].errorbar(idx, alpha, yerr=np.where(np.isfinite(err), err, 0), fmt="none",
-                    ecolor="0.4", lw=1)
+    axs[0].errorbar(
+        idx, alpha, yerr=np.where(np.isfinite(err), err, 0), fmt="none", ecolor="0.4", lw=1
+    )
     axs[0].scatter(idx, alpha, c=colors, s=36, zorder=3, edgecolor="k", lw=0.4)
     fing = [i for i, r in enumerate(rows) if r.num_fingers]
     if fing:
-        axs[0].scatter(idx[fing], alpha[fing], marker="x", color="k", s=60, zorder=4,
-                       label="fingers (top eigenvalues are outliers)")
+        axs[0].scatter(
+            idx[fing],
+            alpha[fing],
+            marker="x",
+            color="k",
+            s=60,
+            zorder=4,
+            label="fingers (top eigenvalues are outliers)",
+        )
         nf = np.array([rows[i].alpha_no_fingers for i in fing])
-        axs[0].scatter(idx[fing], nf, marker="v", color="k", s=25, zorder=4,
-                       label="α without the fingers")
+        axs[0].scatter(
+            idx[fing], nf, marker="v", color="k", s=25, zorder=4, label="α without the fingers"
+        )
     axs[0].axhspan(2, 6, color="0.9", zorder=0, label="2 < α < 6 (typical of trained layers)")
     axs[0].axhline(2, color="0.6", lw=0.8)
     failed = [i for i, r in enumerate(rows) if r.status != "ok"]
     for i in failed:
-        axs[0].annotate(rows[i].status, (i, 2), rotation=90, fontsize=7, ha="center", va="bottom",
-                        color="C3")
+        axs[0].annotate(
+            rows[i].status, (i, 2), rotation=90, fontsize=7, ha="center", va="bottom", color="C3"
+        )
     axs[0].set_ylabel("α (PL exponent)")
     top = np.nanmax(alpha) if np.any(np.isfinite(alpha)) else 6
     axs[0].set_ylim(1, min(max(top + 0.5, 6.5), 15))
@@ -196,8 +249,9 @@ def plot_monitor(monitor: Any, *, fig: Any = None, max_layers: int = 12) -> Any:
     from matplotlib.colors import ListedColormap
 
     cmap = ListedColormap([PHASE_COLORS[p] for p in PHASES])
-    axs[1, 1].imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(PHASES) - 0.5,
-                     interpolation="nearest")
+    axs[1, 1].imshow(
+        grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(PHASES) - 0.5, interpolation="nearest"
+    )
     axs[1, 1].set_yticks(range(len(names)))
     axs[1, 1].set_yticklabels(names, fontsize=6)
     axs[1, 1].set_xticks(range(len(steps)))
@@ -206,8 +260,12 @@ def plot_monitor(monitor: Any, *, fig: Any = None, max_layers: int = 12) -> Any:
     axs[1, 1].set_title("phase per layer", fontsize=9)
     from matplotlib.patches import Patch
 
-    axs[1, 1].legend(handles=[Patch(color=PHASE_COLORS[p], label=p) for p in PHASES],
-                     fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axs[1, 1].legend(
+        handles=[Patch(color=PHASE_COLORS[p], label=p) for p in PHASES],
+        fontsize=6,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
     fig.tight_layout()
     return fig
 
@@ -224,8 +282,9 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-def save_plots(report: Any, directory: str | os.PathLike, *, dpi: int = 90,
-               layers: list[str] | None = None) -> list[Path]:
+def save_plots(
+    report: Any, directory: str | os.PathLike, *, dpi: int = 90, layers: list[str] | None = None
+) -> list[Path]:
     """Write ``overview.png`` and one ``layer_<k>_<name>.png`` per layer into ``directory``.
 
     Each file is written whole (temporary name, then renamed). Returns the paths written.
@@ -237,14 +296,18 @@ def save_plots(report: Any, directory: str | os.PathLike, *, dpi: int = 90,
     out = [write_atomic(d / "overview.png", _png(plot_overview(report), dpi))]
     names = layers or [r.name for r in report.layers]
     for k, name in enumerate(names):
-        out.append(write_atomic(d / f"layer_{k:03d}_{_safe(name)}.png",
-                                _png(plot_layer(report, name), dpi)))
+        out.append(
+            write_atomic(
+                d / f"layer_{k:03d}_{_safe(name)}.png", _png(plot_layer(report, name), dpi)
+            )
+        )
     return out
 
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
-table{border-collapse:collapse;font-size:12px} td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+table{border-collapse:collapse;font-size:12px}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 th{background:#eee} td.l{text-align:left} tr.bad td{color:#a00} img{max-width:100%}
 .card{margin:1.2em 0;padding:.5em;border:1px solid #ddd;border-radius:6px}
 .sw{display:inline-block;width:10px;height:10px;margin-right:4px}
@@ -253,8 +316,15 @@ td.w{text-align:left;min-width:24em;font-size:11px}
 """
 
 
-def html_report(report: Any, path: str | os.PathLike | None = None, *, title: str = "htrmt analysis",
-                max_layers: int | None = None, dpi: int = 80, progress: bool = False) -> str:
+def html_report(
+    report: Any,
+    path: str | os.PathLike | None = None,
+    *,
+    title: str = "htrmt analysis",
+    max_layers: int | None = None,
+    dpi: int = 80,
+    progress: bool = False,
+) -> str:
     """A self-contained HTML report: summary, the layer table, the overview figure and the three
     panels of every layer, images embedded as base64 PNG (one file, no external resources).
 
@@ -283,7 +353,8 @@ def html_report(report: Any, path: str | os.PathLike | None = None, *, title: st
         f"<h1>{esc(title)}</h1>",
         "<p>",
         f"Weights from <b>{esc(report.framework)}</b>; eigenvalues of <b>{esc(_units(report))}</b> "
-        f"(normalization={esc(repr(report.normalization))}, conventions={esc(report.conventions)}). "
+        f"(normalization={esc(repr(report.normalization))}, "
+        f"conventions={esc(report.conventions)}). "
         f"<b>{s.num_ok}</b> of {s.num_layers} layers fitted; "
         f"α̂ (mean α·log10 λmax) = <b id='alpha-hat'>{s.alpha_weighted:.4f}</b>, "
         f"mean α = <b>{s.alpha:.4f}</b>, mean log10 λmax = {s.log_spectral_norm:.4f}, "
