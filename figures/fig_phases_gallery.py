@@ -21,11 +21,9 @@ def main(argv=None) -> int:
         res = ht.phases.classify(lam, Q)
         scale = "loglog" if ph in ("heavy-tailed", "rank-collapse") else "linear"
         lamp = lam[lam > 0] if scale == "loglog" else lam
-        try:
-            ht.plotting.plot_esd(lamp, ax=ax, scale=scale, mp_fit=getattr(res, "mp_fit", None), Q=Q,
-                                 pl_fit=getattr(res, "pl_fit", None) if ph == "heavy-tailed" else None)
-        except (TypeError, ValueError):
-            ht.plotting.plot_esd(lamp, ax=ax, scale=scale, Q=Q)
+        mp = res.mp if ph not in ("heavy-tailed", "rank-collapse") else None
+        pl = res.powerlaw if ph == "heavy-tailed" else None
+        ht.plotting.plot_esd(lamp, ax=ax, scale=scale, mp_fit=mp, pl_fit=pl, Q=Q)
         ok = "✓" if res.phase == ph else "✗"
         ax.set_title(f"{ph}\nclassified: {res.phase} {ok}", fontsize=10)
     fig.suptitle("The 5+1 phases of training (synthetic examples, htrmt.ensembles.phase_example)")

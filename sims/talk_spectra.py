@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("random_vs_spiked", "semicircle_edge", "mp_densities", "classes", "phases", "tikhonov")
+DATASETS = ("random_vs_spiked", "semicircle_edge", "mp_densities", "classes", "phases", "tikhonov",
+            "trained_layer")
 
 
 def _path(name: str, quick: bool, root=None) -> Path:
@@ -130,6 +131,23 @@ def _sim_tikhonov(key, quick):
     return dict(lam=lam, b=b, overlap=overlap, strengths=S), {"N": N, "M": M}
 
 
+def _sim_trained_layer(key, quick):
+    import jax.numpy as jnp
+
+    import htrmt as ht
+
+    # The largest dense layer of the embedded default model (trained on scikit-learn's digits),
+    # against the same weights with their entries randomly permuted (the "rand" control).
+    ext = ht.networks.extract(ht.networks.default_model())
+    layer = max((l for l in ext.layers if l.matrices.shape[0] == 1),
+                key=lambda l: l.matrices.shape[1] * l.matrices.shape[2])
+    W = jnp.asarray(layer.matrices[0], jnp.float64)
+    lam = ht.esd(W)
+    lam_rand = ht.esd(ht.metrics.permute_entries(key, W))
+    return dict(lam=lam, lam_rand=lam_rand, name=np.array(layer.name),
+                shape=np.array(W.shape)), {"layer": layer.name, "shape": list(W.shape)}
+
+
 SIMS = {
     "random_vs_spiked": _sim_random_vs_spiked,
     "semicircle_edge": _sim_semicircle_edge,
@@ -137,6 +155,7 @@ SIMS = {
     "classes": _sim_classes,
     "phases": _sim_phases,
     "tikhonov": _sim_tikhonov,
+    "trained_layer": _sim_trained_layer,
 }
 
 

@@ -61,6 +61,18 @@ def test_expand_grid_and_keys():
         sweep.expand_grid({"a": [object()]})
 
 
+def test_key_collision_warns(tmp_path, key):
+    # {"a": 37458} and {"a": 46323} have the same 31-bit fold value (found by a birthday search)
+    def cheap(key, *, a):
+        return {"x": jax.random.normal(key, (2,))}
+
+    with pytest.warns(UserWarning, match="same random keys"):
+        res = sweep.run(
+            key, cheap, {"a": [37458, 46323]}, trials=5, out=tmp_path / "s", progress=False
+        )
+    np.testing.assert_array_equal(res.data[0]["x"], res.data[1]["x"])
+
+
 def test_vmap_equals_loop_of_single_trials(tmp_path, key):
     res = sweep.run(key, trial_fn, GRID, trials=5, out=tmp_path / "s", progress=False)
     assert res.complete and len(res) == 4

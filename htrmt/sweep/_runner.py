@@ -19,7 +19,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .._checks import check_int
-from ._grid import as_typed_key, canonical, expand_grid, trial_keys
+from ._grid import as_typed_key, canonical, expand_grid, fold_value, trial_keys
 from ._meta import atomic_write_bytes, atomic_write_json, environment, now
 from ._store import (
     FORMAT,
@@ -291,6 +291,18 @@ def run(
                 f"static names parameters not in the grid: {sorted(unknown)}; "
                 f"the grid has {sorted(points[0])}"
             )
+    folds: dict[int, dict[str, Any]] = {}
+    for p in points:
+        h = fold_value(p)
+        if h in folds:
+            import warnings
+
+            warnings.warn(
+                f"grid points {folds[h]} and {p} get the same random keys (a 31-bit hash "
+                "collision): their trials use common random numbers",
+                stacklevel=2,
+            )
+        folds[h] = p
     devs = _resolve_devices(devices)
     ndev = len(devs)
     if chunk_size is None:
