@@ -102,6 +102,9 @@ def test_margins_and_tw_scale():
         js = (math.sqrt(N) + math.sqrt(M)) * (1 / math.sqrt(N) + 1 / math.sqrt(M)) ** (1 / 3) / N
         assert tw_scale(M, Q) == pytest.approx(js, rel=1e-12)
         assert tw_scale(M, Q, 2.0) == pytest.approx(4 * js, rel=1e-12)
+        # Johnstone's β=1 scale uses N − 1: the two agree to O(1/N).
+        john = ht.edge.tw_scaling(int(N), M, kind="johnstone").scale
+        assert abs(john / tw_scale(M, Q) - 1) < 1.0 / M
     assert tw1_quantile(0.95) == pytest.approx(0.9793, abs=1e-4)
     assert tw1_quantile(0.99) == pytest.approx(2.0234, abs=1e-4)
     tw = pytest.importorskip("TracyWidom")

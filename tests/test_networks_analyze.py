@@ -227,7 +227,7 @@ def test_monitor_records_over_training():
 
     net = eqx.nn.MLP(SHAPE[1], 2, SHAPE[0], 1, key=jax.random.key(0), dtype=jnp.float64)
     net, mon = ht.networks.fit_with_monitor(
-        net, optax.adam(1e-2), loss, lambda e: [(X, y)], num_epochs=3, every=2
+        net, optax.sgd(1e-2), loss, lambda e: [(X, y)], num_epochs=3, every=2
     )
     assert mon.steps == [0, 2, 3]
     steps, alpha = mon.series("alpha")

@@ -83,26 +83,28 @@ def test_thresholds_are_used(key):
 
 
 def test_phase_example_shapes_jit_vmap(key):
+    f = jax.jit(ht.ensembles.phase_example, static_argnums=(1, 2))
     for phase in PHASES:
-        W = ht.ensembles.phase_example(key, phase, (3, 60, 40), dtype=jnp.float64)
-        assert W.shape == (3, 60, 40) and W.dtype == jnp.float64
+        W = f(key, phase, (60, 40))
+        assert W.shape == (60, 40) and W.dtype == jnp.float64
         assert bool(jnp.all(jnp.isfinite(W)))
-        f = jax.jit(ht.ensembles.phase_example, static_argnums=(1, 2))
-        np.testing.assert_allclose(
-            np.asarray(f(key, phase, (60, 40))),
-            np.asarray(ht.ensembles.phase_example(key, phase, (60, 40))),
-            rtol=1e-6,
-        )
-        keys = jax.random.split(key, 2)
-        vm = jax.vmap(lambda k: ht.ensembles.phase_example(k, phase, (60, 40)))(keys)
+    # jit == eager, and vmap over keys == a loop, for the phases whose parameters are drawn.
+    keys = jax.random.split(key, 2)
+    for phase in ("bulk+spikes", "heavy-tailed"):
+        eager = [ht.ensembles.phase_example(k, phase, (60, 40)) for k in keys]
+        np.testing.assert_allclose(np.asarray(f(keys[0], phase, (60, 40))), np.asarray(eager[0]),
+                                   rtol=1e-12)
+        vm = jax.vmap(lambda k, p=phase: ht.ensembles.phase_example(k, p, (60, 40)))(keys)
         for j in range(2):
-            np.testing.assert_allclose(
-                np.asarray(vm[j]), np.asarray(ht.ensembles.phase_example(keys[j], phase, (60, 40))),
-                rtol=1e-6,
-            )
-    a = ht.ensembles.phase_example(key, "random-like", (60, 40), sigma=2.0, dtype=jnp.float64)
-    b = ht.ensembles.phase_example(key, "random-like", (60, 40), dtype=jnp.float64)
-    np.testing.assert_allclose(np.asarray(a), 2.0 * np.asarray(b), rtol=1e-14)
+            np.testing.assert_allclose(np.asarray(vm[j]), np.asarray(eager[j]), rtol=1e-12)
+    # A leading batch axis: one parameter draw per matrix (different spike counts appear).
+    lam = ht.esd(ht.ensembles.phase_example(key, "bulk+spikes", (6, 200, 100), dtype=jnp.float64))
+    counts = {ht.fit.marchenko_pastur(lam[i], 2.0).num_spikes for i in range(6)}
+    assert len(counts) > 1
+    a = ht.ensembles.phase_example(key, "random-like", (60, 40), sigma=2.0, dtype=jnp.float32)
+    b = ht.ensembles.phase_example(key, "random-like", (60, 40), dtype=jnp.float32)
+    assert a.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(a), 2.0 * np.asarray(b), rtol=1e-6)
 
 
 def test_confusion_matrix_small():

@@ -621,7 +621,7 @@ def generalization_error(
 
     Example:
         >>> float(generalization_error(1.0, 1.0, model="spherical", theory="high_temperature"))
-        0.4034...
+        0.4019...
 
     References:
         Seung, Sompolinsky & Tishby, Phys. Rev. A 45, 6056 (1992); Engel & Van den Broeck,

@@ -119,7 +119,7 @@ def _log_tpl_normaliser(alpha: Array, kappa: Array) -> Array:
     dt = alpha.dtype
     a1 = alpha - 1
     # beyond S1 the cut-off term alone is below e^-60 (plus room for a rising (1-α)s)
-    rise = jnp.maximum(-a1, 0) * (jnp.log1p(1 / kappa) + 20)
+    rise = jnp.where(a1 < 0, -a1 * (jnp.log1p(1 / kappa) + 20), 0)
     S1 = jnp.log1p((60 + 2 * rise) / kappa) + 1
     S2 = jnp.where(a1 > 0, 60 / jnp.maximum(a1, 1e-30), jnp.inf)
     S = jnp.minimum(S1, S2)
@@ -275,7 +275,16 @@ def _fit_masked(dist: str, x: Array, mask: Array, xmin: Array):
         th0 = jnp.stack([jnp.log(lam0 * xmin), jnp.zeros((), dt)])
     th, conv = _newton(nll, th0.astype(dt))
     params = _theta_to_params(dist, th, xmin)
-    return params, -nll(th) * mf, conv
+    ll = -nll(th) * mf
+    if dist == "truncated_power_law":
+        # λ -> 0 (the power law, κ = 0 on the boundary) is at -∞ in log κ: take it when better
+        a_pl = 1 + mf / jnp.sum(lu)
+        ll_pl = mf * (jnp.log(a_pl - 1) - jnp.log(xmin)) - a_pl * jnp.sum(lu)
+        use_pl = (ll_pl >= ll) | ~jnp.isfinite(ll)
+        params = jnp.where(use_pl, jnp.stack([a_pl, jnp.zeros((), dt)]), params)
+        ll = jnp.where(use_pl, ll_pl, ll)
+        conv = conv | use_pl
+    return params, ll, conv
 
 
 @functools.partial(jax.jit, static_argnames=("dist",))

@@ -456,7 +456,8 @@ def _ppf_tw(p: jax.Array, beta: int) -> jax.Array:
         val, dval = jax.jvp(h, (x,), (jnp.ones_like(x),))
         step = (val - target) / dval
         xn = x - step
-        ok = jnp.isfinite(xn) & (xn >= a) & (xn <= b)
+        w = b - a  # the root may sit on an end of the bracket: accept a bracket-width margin
+        ok = jnp.isfinite(xn) & (xn >= a - w) & (xn <= b + w)
         return jnp.where(ok, xn, x)
 
     x = jax.lax.fori_loop(0, 4 if dt == jnp.float64 else 3, newton, 0.5 * (a + b))
