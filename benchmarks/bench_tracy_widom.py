@@ -54,8 +54,9 @@ def _median_time(fn, repeats: int) -> float:
 
 def part_a(quick: bool = False) -> tuple[list[dict], str]:
     try:
-        from TracyWidom import TracyWidom
         import importlib.metadata as md
+
+        from TracyWidom import TracyWidom
 
         peer_version = md.version("tracywidom")
     except ImportError:  # pragma: no cover
@@ -85,17 +86,31 @@ def part_a(quick: bool = False) -> tuple[list[dict], str]:
         dF = np.exp([log_cdf_sf(float(s), beta)[0] for s in sub])
         e_ours_det = float(np.max(np.abs(np.asarray(tw.cdf(jnp.asarray(sub), beta)) - dF)))
         e_peer_det = float(np.max(np.abs(peer.cdf(sub) - dF)))
-        t_ours = _median_time(lambda: ours(xj).block_until_ready(), repeats)
-        t_peer = _median_time(lambda: peer.cdf(x), repeats)
+        t_ours = _median_time(lambda f=ours: f(xj).block_until_ready(), repeats)
+        t_peer = _median_time(lambda g=peer: g.cdf(x), repeats)
         e_ours = max(e_ours_mp, e_ours_det)
         e_peer = max(e_peer_mp, e_peer_det)
-        row = dict(beta=beta, n=n, err_ours=e_ours, err_peer=e_peer, err_ratio=e_peer / e_ours,
-                   err_ours_mp=e_ours_mp, err_peer_mp=e_peer_mp, n_mp=len(pts), n_det=len(sub),
-                   t_ours=t_ours, t_peer=t_peer, speedup=t_peer / t_ours)
+        row = dict(
+            beta=beta,
+            n=n,
+            err_ours=e_ours,
+            err_peer=e_peer,
+            err_ratio=e_peer / e_ours,
+            err_ours_mp=e_ours_mp,
+            err_peer_mp=e_peer_mp,
+            n_mp=len(pts),
+            n_det=len(sub),
+            t_ours=t_ours,
+            t_peer=t_peer,
+            speedup=t_peer / t_ours,
+        )
         rows.append(row)
-        print(f"beta={beta}: max|err| ours {e_ours:.2e}  TracyWidom {e_peer:.2e}  "
-              f"(ratio {e_peer / e_ours:.1e}); time ours {t_ours * 1e3:.3f} ms  "
-              f"TracyWidom {t_peer * 1e3:.3f} ms  (ours {t_peer / t_ours:.1f}x faster)", flush=True)
+        print(
+            f"beta={beta}: max|err| ours {e_ours:.2e}  TracyWidom {e_peer:.2e}  "
+            f"(ratio {e_peer / e_ours:.1e}); time ours {t_ours * 1e3:.3f} ms  "
+            f"TracyWidom {t_peer * 1e3:.3f} ms  (ours {t_peer / t_ours:.1f}x faster)",
+            flush=True,
+        )
     return rows, peer_version
 
 
@@ -114,7 +129,8 @@ def _append_results(rows: list[dict], peer_version: str) -> None:
         "in [-8, 6] and over 1000 of the points against float64 Fredholm determinants; time = "
         "median wall time of one call on the 10^4 points (ours jitted, after warm-up).",
         "",
-        "| beta | max err htrmt | max err TracyWidom | error ratio | htrmt ms | TracyWidom ms | speed ratio |",
+        "| beta | max err htrmt | max err TracyWidom | error ratio | htrmt ms | TracyWidom ms "
+        "| speed ratio |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:

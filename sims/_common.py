@@ -20,6 +20,7 @@ __all__ = [
     "write_text",
     "markdown_table",
     "set_threads",
+    "dump_json",
 ]
 
 OUT_ROOT = Path(os.environ.get("HTRMT_OUT", "out"))

@@ -45,8 +45,9 @@ def test_reference_table_is_converged():
     # the 40-digit determinants at two node counts agree far below the tolerances used here
     rows = _ref_json()["values"]
     assert len(rows) >= 3 * 15
-    assert max(r["abs_diff_m"] for r in rows) < 1e-22
-    assert max(r["rel_diff_sf_m"] for r in rows) < 1e-16
+    assert max(r["abs_diff_m"] for r in rows) < 1e-21
+    # 1 − F keeps 40 − |log10(1 − F)| digits; up to s = 6 that is far below the tolerances
+    assert max(r["rel_diff_sf_m"] for r in rows if r["s"] <= 6) < 1e-16
 
 
 @pytest.mark.parametrize("beta", BETAS)
@@ -61,7 +62,7 @@ def test_cdf_matches_reference(beta):
 @pytest.mark.parametrize("beta", BETAS)
 def test_sf_relative_accuracy_right_tail(beta):
     s, _, S = _ref(beta)
-    keep = s >= -1.0
+    keep = (s >= -1.0) & (S > 1e-25)  # the 40-digit 1 − F keeps > 15 digits there
     got = np.asarray(tw.sf(jnp.asarray(s[keep]), beta))
     np.testing.assert_allclose(got, S[keep], rtol=2e-13, atol=0)
     lsf = np.asarray(tw.logsf(jnp.asarray(s[keep]), beta))
@@ -88,7 +89,7 @@ def test_published_moments(beta):
     # mean and variance: 1e-11 (the target); skewness and kurtosis are published with fewer
     # digits: agreement in every published digit, i.e. within one unit of the last one (the
     # published values may be rounded or truncated), or 1e-11 if that is larger.
-    for g, p, name in zip(got, pub, ("mean", "variance", "skewness", "kurtosis")):
+    for g, p, name in zip(got, pub, ("mean", "variance", "skewness", "kurtosis"), strict=True):
         decimals = len(repr(p).split(".")[1])
         tol = max(1e-11, 10.0**-decimals) if name in ("skewness", "kurtosis") else 1e-11
         assert abs(g - p) <= tol, (name, g, p, tol)
@@ -165,8 +166,9 @@ def test_ppf_inverts_cdf(beta):
     np.testing.assert_allclose(np.asarray(tw.ppf(tw.cdf(s, beta), beta)), np.asarray(s), atol=2e-13)
     p = jnp.asarray(np.concatenate([10.0 ** -np.arange(1, 300, 7.0), np.linspace(0.01, 0.99, 99)]))
     # log p is the well-conditioned quantity: |Δ log F| ≲ eps·|log p|
-    np.testing.assert_allclose(np.asarray(tw.logcdf(tw.ppf(p, beta), beta)), np.log(np.asarray(p)),
-                               rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(tw.logcdf(tw.ppf(p, beta), beta)), np.log(np.asarray(p)), rtol=1e-14, atol=1e-15
+    )
     # right tail through the survival function: 1 − p is exact for these p
     q = jnp.asarray(2.0 ** -np.arange(2, 52))
     x = tw.ppf(1.0 - q, beta)
@@ -182,16 +184,20 @@ def test_sf_plus_cdf_is_one(beta):
 def test_beta4_conventions():
     x = jnp.linspace(-6.0, 4.0, 41)
     np.testing.assert_allclose(
-        np.asarray(tw.cdf(x, 4, convention="beta_ensemble")), np.asarray(tw.cdf(C4 * x, 4)),
-        rtol=0, atol=1e-16,
+        np.asarray(tw.cdf(x, 4, convention="beta_ensemble")),
+        np.asarray(tw.cdf(C4 * x, 4)),
+        rtol=0,
+        atol=1e-16,
     )
     np.testing.assert_allclose(
-        np.asarray(tw.pdf(x, 4, convention="beta_ensemble")), C4 * np.asarray(tw.pdf(C4 * x, 4)),
+        np.asarray(tw.pdf(x, 4, convention="beta_ensemble")),
+        C4 * np.asarray(tw.pdf(C4 * x, 4)),
         rtol=1e-14,
     )
     p = jnp.asarray([0.01, 0.3, 0.5, 0.9])
     np.testing.assert_allclose(
-        np.asarray(tw.ppf(p, 4, convention="beta_ensemble")), np.asarray(tw.ppf(p, 4)) / C4,
+        np.asarray(tw.ppf(p, 4, convention="beta_ensemble")),
+        np.asarray(tw.ppf(p, 4)) / C4,
         rtol=1e-15,
     )
     for beta in (1, 2):
@@ -228,8 +234,12 @@ def test_tail_leading_orders(beta):
     # convention: the TW variable would leave a term growing like |x|³).
     x = np.array([40.0, 80.0, 160.0, 320.0])
     lF = np.asarray(tw.logcdf(jnp.asarray(-x), beta, convention="beta_ensemble"))
-    restF = lF + beta * x**3 / 24 - math.sqrt(2) / 3 * (beta / 2 - 1) * x**1.5 \
+    restF = (
+        lF
+        + beta * x**3 / 24
+        - math.sqrt(2) / 3 * (beta / 2 - 1) * x**1.5
         - (beta / 2 + 2 / beta - 3) / 8 * np.log(x)
+    )
     assert np.all(np.abs(np.diff(restF)) < 1e-3), restF
     lS = np.asarray(tw.logsf(jnp.asarray(x), beta, convention="beta_ensemble"))
     restS = lS + 2 * beta / 3 * x**1.5 + 3 * beta / 4 * np.log(x)
@@ -293,8 +303,9 @@ def test_float32(beta):
     p = jnp.asarray([0.01, 0.5, 0.99], jnp.float32)
     x = tw.ppf(p, beta)
     assert x.dtype == jnp.float32
-    np.testing.assert_allclose(np.asarray(x), np.asarray(tw.ppf(p.astype(jnp.float64), beta)),
-                               atol=2e-5)
+    np.testing.assert_allclose(
+        np.asarray(x), np.asarray(tw.ppf(p.astype(jnp.float64), beta)), atol=2e-5
+    )
     assert tw.sample(jax.random.key(0), (5,), beta, dtype=jnp.float32).dtype == jnp.float32
 
 
@@ -307,8 +318,9 @@ def test_sample_ks(beta, convention, key):
     # KS test of 20000 draws against cdf; a correct sampler fails with probability 1% (fixed key)
     x = np.asarray(tw.sample(key, (20000,), beta, convention=convention))
     assert np.all(np.isfinite(x))
-    res = scipy.stats.kstest(x, lambda t: np.asarray(tw.cdf(jnp.asarray(t), beta,
-                                                          convention=convention)))
+    res = scipy.stats.kstest(
+        x, lambda t: np.asarray(tw.cdf(jnp.asarray(t), beta, convention=convention))
+    )
     assert res.pvalue > 0.01
     # and the sample mean within 5 standard errors of the law's mean (false-failure ~6e-7)
     m, v, _, _ = tw.moments(beta, convention=convention)

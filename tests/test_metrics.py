@@ -53,8 +53,13 @@ def test_hard_rank_matches_numpy_matrix_rank(key):
 
 def test_jit_vmap_batch(key):
     lam = ht.esd(ht.ensembles.pareto(key, (3, 200, 100), mu=3.0, dtype=jnp.float64))
-    for f in (mt.stable_rank, mt.log_frobenius_norm, mt.log_spectral_norm, mt.hard_rank,
-              mt.matrix_entropy):
+    for f in (
+        mt.stable_rank,
+        mt.log_frobenius_norm,
+        mt.log_spectral_norm,
+        mt.hard_rank,
+        mt.matrix_entropy,
+    ):
         batched = f(lam)
         jitted = jax.jit(f)(lam)
         looped = jnp.stack([f(lam[i]) for i in range(3)])
@@ -78,7 +83,7 @@ def test_alpha_is_the_powerlaw_fit(key):
         float(fit.alpha) * math.log10(float(lam[-1])), rel=1e-12
     )
     assert float(mt.log_alpha_norm(lam)) == pytest.approx(
-        math.log10(float(jnp.sum(lam ** fit.alpha))), rel=1e-12
+        math.log10(float(jnp.sum(lam**fit.alpha))), rel=1e-12
     )
     mp = ht.fit.marchenko_pastur(lam, 2.0)
     assert float(mt.mp_soft_rank(lam, 2.0)) == pytest.approx(mp.lambda_plus / float(lam[-1]))
@@ -107,7 +112,9 @@ def test_permute_entries(key):
     for i in range(2):
         np.testing.assert_array_equal(np.sort(np.ravel(W[i])), np.sort(np.ravel(P[i])))
     assert not np.array_equal(np.asarray(W), np.asarray(P))
-    np.testing.assert_array_equal(np.asarray(P), np.asarray(mt.permute_entries(jax.random.key(1), W)))
+    np.testing.assert_array_equal(
+        np.asarray(P), np.asarray(mt.permute_entries(jax.random.key(1), W))
+    )
 
 
 def test_rand_distance_against_scipy(key):
@@ -133,8 +140,15 @@ def test_rand_distance_orders_phases(key):
     # destroyed by it. KS between two independent MP ESDs of M = 300 is O(1/M) (rigidity), far
     # below the rank-collapse distance (0.95: 95% of one ESD is at 0).
     d = {
-        p: float(mt.rand_distance(jax.random.key(5), ht.ensembles.phase_example(
-            jax.random.fold_in(key, i), p, (600, 300), dtype=jnp.float64), distance="ks"))
+        p: float(
+            mt.rand_distance(
+                jax.random.key(5),
+                ht.ensembles.phase_example(
+                    jax.random.fold_in(key, i), p, (600, 300), dtype=jnp.float64
+                ),
+                distance="ks",
+            )
+        )
         for i, p in enumerate(("random-like", "rank-collapse", "bulk-decay"))
     }
     assert d["random-like"] < 0.05

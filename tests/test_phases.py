@@ -60,7 +60,10 @@ def test_evidence_rank_collapse_and_scale_invariance(key):
     # Scale invariance: multiplying the ESD by N (normalization="none") changes nothing.
     for phase in ("bulk-decay", "heavy-tailed"):
         lam = ht.esd(ht.ensembles.phase_example(key, phase, (800, 400), dtype=jnp.float64))
-        a, b = classify(lam, 2.0, fit_powerlaw=False), classify(800.0 * lam, 2.0, fit_powerlaw=False)
+        a, b = (
+            classify(lam, 2.0, fit_powerlaw=False),
+            classify(800.0 * lam, 2.0, fit_powerlaw=False),
+        )
         assert a.phase == b.phase
         assert a.num_outliers == b.num_outliers
         assert a.ratio == pytest.approx(b.ratio, rel=1e-9)
@@ -68,7 +71,9 @@ def test_evidence_rank_collapse_and_scale_invariance(key):
 
 def test_float32_path(key):
     for i, phase in enumerate(PHASES):
-        W = ht.ensembles.phase_example(jax.random.fold_in(key, i), phase, (1000, 500), dtype=jnp.float32)
+        W = ht.ensembles.phase_example(
+            jax.random.fold_in(key, i), phase, (1000, 500), dtype=jnp.float32
+        )
         lam = ht.esd(W)
         assert lam.dtype == jnp.float32
         assert classify(lam, 2.0, fit_powerlaw=False).phase == phase
@@ -92,8 +97,9 @@ def test_phase_example_shapes_jit_vmap(key):
     keys = jax.random.split(key, 2)
     for phase in ("bulk+spikes", "heavy-tailed"):
         eager = [ht.ensembles.phase_example(k, phase, (60, 40)) for k in keys]
-        np.testing.assert_allclose(np.asarray(f(keys[0], phase, (60, 40))), np.asarray(eager[0]),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(f(keys[0], phase, (60, 40))), np.asarray(eager[0]), rtol=1e-12
+        )
         vm = jax.vmap(lambda k, p=phase: ht.ensembles.phase_example(k, p, (60, 40)))(keys)
         for j in range(2):
             np.testing.assert_allclose(np.asarray(vm[j]), np.asarray(eager[j]), rtol=1e-12)
@@ -108,8 +114,9 @@ def test_phase_example_shapes_jit_vmap(key):
 
 
 def test_confusion_matrix_small():
-    cm = ht.phases.confusion_matrix(jax.random.key(3), shapes=((120, 60),), trials=2,
-                                    phases=("random-like", "rank-collapse"))
+    cm = ht.phases.confusion_matrix(
+        jax.random.key(3), shapes=((120, 60),), trials=2, phases=("random-like", "rank-collapse")
+    )
     assert cm.counts.shape == (2, 6) and int(cm.counts.sum()) == 4
     assert set(cm.accuracy) == {"random-like", "rank-collapse"}
     md = cm.to_markdown()

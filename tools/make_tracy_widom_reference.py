@@ -1,4 +1,4 @@
-"""High-precision Tracy–Widom reference values (mpmath), stored as tests/data/tracy_widom_reference.json.
+"""High-precision Tracy–Widom reference values (mpmath) for tests/data/tracy_widom_reference.json.
 
 Each value is a Gauss–Legendre Nyström discretisation (Bornemann, Math. Comp. 79 (2010)) of the
 Ferrari–Spohn operator ``B_t(x, y) = Ai(x + y + t)`` on ``L²(0, ∞)``, truncated at ``[0, L]``
@@ -96,8 +96,26 @@ def tw_cdf_sf(s, beta: int, m: int):
     raise ValueError(f"beta must be 1, 2 or 4, got beta={beta!r}")
 
 
-POINTS = [-8.0, -7.0, -6.0, -5.0, -4.5, -4.0, -3.5, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0,
-          6.0, 8.0]
+POINTS = [
+    -8.0,
+    -7.0,
+    -6.0,
+    -5.0,
+    -4.5,
+    -4.0,
+    -3.5,
+    -3.0,
+    -2.0,
+    -1.0,
+    0.0,
+    1.0,
+    2.0,
+    3.0,
+    4.0,
+    5.0,
+    6.0,
+    8.0,
+]
 
 
 def main(argv=None) -> None:
@@ -124,21 +142,38 @@ def main(argv=None) -> None:
             for beta, f in cases:
                 F, Fl = f(hi), f(lo)
                 S, Sl = 1 - F, 1 - Fl
-                rows.append({"beta": beta, "s": s, "cdf": mp.nstr(F, 25), "sf": mp.nstr(S, 25),
-                             "abs_diff_m": float(abs(F - Fl)),
-                             "rel_diff_sf_m": float(abs(S - Sl) / abs(S))})
-                print(f"beta={beta} s={s:+.2f} F={mp.nstr(F, 20)} 1-F={mp.nstr(S, 20)} "
-                      f"|dF|={rows[-1]['abs_diff_m']:.1e} ({time.time() - t0:.0f}s)", flush=True)
+                rows.append(
+                    {
+                        "beta": beta,
+                        "s": s,
+                        "cdf": mp.nstr(F, 25),
+                        "sf": mp.nstr(S, 25),
+                        "abs_diff_m": float(abs(F - Fl)),
+                        "rel_diff_sf_m": float(abs(S - Sl) / abs(S)),
+                    }
+                )
+                print(
+                    f"beta={beta} s={s:+.2f} F={mp.nstr(F, 20)} 1-F={mp.nstr(S, 20)} "
+                    f"|dF|={rows[-1]['abs_diff_m']:.1e} ({time.time() - t0:.0f}s)",
+                    flush=True,
+                )
     rows.sort(key=lambda r: (r["beta"], r["s"]))
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         commit = ""
-    meta = {"method": "Gauss-Legendre Nystrom, Ferrari-Spohn B_t(x,y)=Ai(x+y+t) on (0,inf), LU det",
-            "dps": args.dps, "nodes": [args.m, args.m - 16], "convention": "Tracy-Widom (beta=4 mean -2.30688)",
-            "mpmath": mp.__version__, "python": platform.python_version(), "git_commit": commit,
-            "script": "tools/make_tracy_widom_reference.py"}
+    meta = {
+        "method": "Gauss-Legendre Nystrom, Ferrari-Spohn B_t(x,y)=Ai(x+y+t) on (0,inf), LU det",
+        "dps": args.dps,
+        "nodes": [args.m, args.m - 16],
+        "convention": "Tracy-Widom (beta=4 mean -2.30688)",
+        "mpmath": mp.__version__,
+        "python": platform.python_version(),
+        "git_commit": commit,
+        "script": "tools/make_tracy_widom_reference.py",
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "values": rows}, indent=1) + "\n")

@@ -77,7 +77,9 @@ def _tw1_ppf(p: float) -> float:
 
 
 def tw_scale(M: int, Q: float, sigma: float = 1.0) -> float:
-    """Leading-order Tracy–Widom scale of ``λ_max`` of ``WᵀW/N``: ``s = σ² Q^(-1/2) λ+^(2/3) M^(-2/3)``.
+    """Leading-order Tracy–Widom scale of ``λ_max`` of ``WᵀW/N``.
+
+    ``s = σ² Q^(-1/2) λ+^(2/3) M^(-2/3)``.
 
     Here ``λ+ = (1 + 1/√Q)²`` is the unit-variance edge. This is Johnstone's
     ``(√N + √M)(1/√N + 1/√M)^(1/3)/N`` with ``N = QM``, to leading order.
@@ -185,7 +187,7 @@ def _ks_profile(x: np.ndarray, Q: float, sig2: np.ndarray, dt: Any, length: int)
 
 
 def _fit_ks(x: np.ndarray, Q: float, sig2_0: float, dt: Any, length: int) -> tuple[float, float]:
-    """Minimise the KS distance over σ² by a coarse-to-fine grid in log σ² (±0.8 nats, then refine)."""
+    """Minimise the KS distance over σ²: coarse-to-fine grids in log σ² (±0.8 nats, then refine)."""
     center, half = math.log(sig2_0), 0.8
     best_d = math.inf
     best = sig2_0
@@ -311,7 +313,9 @@ def marchenko_pastur(
         )
 
     rule = "sqrt_tw" if margin in ("sqrt_tw", "weightwatcher") else "tw"
-    c_val = None if rule == "sqrt_tw" else (float(c) if c is not None else tw1_quantile(tw_quantile))
+    c_val = (
+        None if rule == "sqrt_tw" else (float(c) if c is not None else tw1_quantile(tw_quantile))
+    )
     lp1 = (1.0 + 1.0 / math.sqrt(Q)) ** 2
     lm1 = (1.0 - 1.0 / math.sqrt(Q)) ** 2
     s1 = tw_scale(M, Q, 1.0)
@@ -334,7 +338,8 @@ def marchenko_pastur(
     converged = False
     it = 0
     seen: set[int] = set()
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         thr = sig2 * lp1 + margin_of(sig2)
         k = int(np.searchsorted(nz, thr, side="right"))
         k = max(k, MIN_EIGENVALUES)

@@ -82,10 +82,24 @@ PUBLISHED_MOMENTS: dict[int, tuple[float, float, float, float]] = {
 
 # Left-tail series (see module docstring); the same numbers are in tools/make_tracy_widom_tables.py.
 _ZETA1 = -0.16542114370045092  # ζ'(−1)
-_D_LOGF2 = (-0.046875, 0.24609375, -4.701171875, 196.3692626953125, -14405.56534423828,
-            1641033.9159545898, -268240558.6578271)
-_E_INTQ = (0.05892556509887896, 0.08961596358787842, 0.9812027300918017, 28.591963728973788,
-           1607.6262005658346, 148341.08396650138, 20367873.80653418)
+_D_LOGF2 = (
+    -0.046875,
+    0.24609375,
+    -4.701171875,
+    196.3692626953125,
+    -14405.56534423828,
+    1641033.9159545898,
+    -268240558.6578271,
+)
+_E_INTQ = (
+    0.05892556509887896,
+    0.08961596358787842,
+    0.9812027300918017,
+    28.591963728973788,
+    1607.6262005658346,
+    148341.08396650138,
+    20367873.80653418,
+)
 _S_CLAMP = 1.0e5  # |s| beyond this: the values are exactly 0/1 in any float dtype
 
 
@@ -199,7 +213,9 @@ def _log1mexp(x, xp):
     xs = xp.minimum(x, -1e-300 if xp is np else -jnp.finfo(x.dtype).tiny)
     e = xp.exp(xs)
     small = xp.log1p(-xp.minimum(e, 0.25))
-    return xp.where(xs > -math.log(2.0), xp.log(-xp.expm1(xs)), xp.where(e < 0.25, small, xp.log(1.0 - e)))
+    return xp.where(
+        xs > -math.log(2.0), xp.log(-xp.expm1(xs)), xp.where(e < 0.25, small, xp.log(1.0 - e))
+    )
 
 
 @functools.lru_cache(maxsize=3)
@@ -294,7 +310,8 @@ def logcdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "
     Args:
         s: evaluation points (any shape).
         beta: 1, 2 or 4.
-        convention: ``"tw"`` (default) or ``"beta_ensemble"`` (β = 4 only differs: ``x = 2^{−1/6}s``).
+        convention: ``"tw"`` (default) or ``"beta_ensemble"`` (only β = 4 differs:
+            ``x = 2^{−1/6}s``).
 
     Returns:
         ``log F_β(s)`` with the dtype of ``s``; ``-inf`` at ``s = -inf``.
@@ -483,7 +500,7 @@ def ppf(p: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "...
 
     Example:
         >>> round(float(ppf(0.5, 2)), 6)
-        -1.804899
+        -1.804912
     """
     beta = _check_beta(beta)
     c = _scale(beta, convention)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -70,7 +69,12 @@ def _rand_distance(key, W, bins: int, distance: str, normalization: str):
     mid = 0.5 * (p + q)
 
     def kl(a):
-        return jnp.sum(jnp.where(a > 0, a * jnp.log2(jnp.where(a > 0, a, 1.0) / jnp.where(a > 0, mid, 1.0)), 0.0), axis=-1)
+        return jnp.sum(
+            jnp.where(
+                a > 0, a * jnp.log2(jnp.where(a > 0, a, 1.0) / jnp.where(a > 0, mid, 1.0)), 0.0
+            ),
+            axis=-1,
+        )
 
     jsd = 0.5 * kl(p) + 0.5 * kl(q)
     return jnp.sqrt(jnp.maximum(jsd, 0.0))

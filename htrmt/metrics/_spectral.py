@@ -217,7 +217,9 @@ def hard_rank(evals: Float[Array, "... m"], *, rtol: float | None = None) -> Int
     return jnp.sum(x > tol, axis=-1)
 
 
-def matrix_entropy(evals: Float[Array, "... m"], *, rtol: float | None = None) -> Float[Array, "..."]:
+def matrix_entropy(
+    evals: Float[Array, "... m"], *, rtol: float | None = None
+) -> Float[Array, "..."]:
     """Matrix (spectral) entropy ``−Σ_i p_i ln p_i / ln R``, ``p_i = ν_i²/Σ_j ν_j² = λ_i/Σ_j λ_j``.
 
     ``ν_i`` are the singular values of W (``λ_i ∝ ν_i²``) and ``R`` the :func:`hard_rank`; the

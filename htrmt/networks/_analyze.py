@@ -101,9 +101,6 @@ def _metrics(evals: np.ndarray, alpha: float, lambda_plus: float) -> dict[str, f
     """Norms, ranks and entropy of one ESD through :mod:`htrmt.metrics`."""
     from .. import metrics as m
 
-    if not hasattr(m, "matrix_entropy"):  # package exports not wired yet: the implementation
-        from ..metrics import _spectral as m
-
     out: dict[str, float] = {}
     out["log_norm"] = float(m.log_frobenius_norm(evals))
     out["log_spectral_norm"] = float(m.log_spectral_norm(evals))

@@ -34,7 +34,7 @@ class Monitor:
     Example:
         >>> import jax, equinox as eqx, htrmt as ht
         >>> mon = ht.networks.Monitor()
-        >>> mon.record(0, eqx.nn.MLP(32, 4, 64, 1, key=jax.random.key(0)))
+        >>> rep = mon.record(0, eqx.nn.MLP(32, 4, 64, 1, key=jax.random.key(0)))
         >>> mon.series("alpha")[0]
         [0]
     """

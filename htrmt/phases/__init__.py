@@ -12,4 +12,11 @@ from ._classify import classify as classify
 from ._confusion import ConfusionMatrix as ConfusionMatrix
 from ._confusion import confusion_matrix as confusion_matrix
 
-__all__ = ["PHASES", "PhaseResult", "PhaseThresholds", "classify", "ConfusionMatrix", "confusion_matrix"]
+__all__ = [
+    "PHASES",
+    "PhaseResult",
+    "PhaseThresholds",
+    "classify",
+    "ConfusionMatrix",
+    "confusion_matrix",
+]

@@ -137,7 +137,7 @@ def _null_cluster(lam: np.ndarray, th: PhaseThresholds) -> tuple[int, float]:
     if hi < lo:
         return 0, 0.0
     # gap between lam[i-1] and lam[i]: i - 1 is the cluster's last index, so i eigenvalues below.
-    gaps = lg[lo:hi + 1] - lg[lo - 1:hi]
+    gaps = lg[lo : hi + 1] - lg[lo - 1 : hi]
     j = int(np.argmax(gaps))
     g = float(gaps[j])
     below = lo + j
@@ -205,7 +205,9 @@ def classify(
     lam = np.sort(np.asarray(x, dtype=np.float64))
     M = lam.size
     if M < MIN_EIGENVALUES:
-        raise ValueError(f"evals has {M} eigenvalues; classification needs at least {MIN_EIGENVALUES}")
+        raise ValueError(
+            f"evals has {M} eigenvalues; classification needs at least {MIN_EIGENVALUES}"
+        )
     top = float(lam[-1])
     if top <= 0.0:
         raise ValueError(f"evals has no positive eigenvalue (largest {top!r})")
