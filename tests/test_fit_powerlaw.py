@@ -77,7 +77,10 @@ def test_mle_error_shrinks_with_n():
     rng = np.random.default_rng(3)
     errs = []
     for n in (250, 4000):
-        e = [abs(float(ht.fit.powerlaw(pareto(rng, n, 2.5), xmin=1.0).alpha) - 2.5) for _ in range(40)]
+        e = [
+            abs(float(ht.fit.powerlaw(pareto(rng, n, 2.5), xmin=1.0).alpha) - 2.5)
+            for _ in range(40)
+        ]
         errs.append(np.mean(e))
     assert errs[0] / errs[1] > 2
 
@@ -184,10 +187,13 @@ def test_xmax_truncated_mle(alpha):
 
     def nll(a):  # straight from the truncated density (α ≠ 1)
         b = a - 1
-        return -np.sum(np.log(b / (1 - (xmax / xmin) ** (-b))) - np.log(xmin) - a * np.log(x / xmin))
+        return -np.sum(
+            np.log(b / (1 - (xmax / xmin) ** (-b))) - np.log(xmin) - a * np.log(x / xmin)
+        )
 
-    ref = scipy.optimize.minimize_scalar(nll, bounds=(alpha - 1.0 + 1e-3, alpha + 1.0), method="bounded",
-                                         options={"xatol": 1e-10})
+    ref = scipy.optimize.minimize_scalar(
+        nll, bounds=(alpha - 1.0 + 1e-3, alpha + 1.0), method="bounded", options={"xatol": 1e-10}
+    )
     np.testing.assert_allclose(float(fit.alpha), ref.x, atol=1e-6)
     np.testing.assert_allclose(float(fit.loglik), -ref.fun, rtol=1e-9)
     # recovery within 4 Fisher-information σ (false-failure rate 6e-5)
@@ -211,8 +217,15 @@ def test_xmax_search_matches_brute_force():
         m = t.size
         S = np.mean(np.log(t / xm))
         R = np.log(xmax / xm)
-        sol = scipy.optimize.brentq(lambda b: 1 / b - R / np.expm1(b * R) - S, 1e-9, 1e3) if S < R / 2 else \
-            scipy.optimize.brentq(lambda b: 1 / b - R / np.expm1(b * R) - S, -1e3, -1e-9)
+
+        def score(b, R=R, S=S):
+            return 1 / b - R / np.expm1(b * R) - S
+
+        sol = (
+            scipy.optimize.brentq(score, 1e-9, 1e3)
+            if S < R / 2
+            else scipy.optimize.brentq(score, -1e3, -1e-9)
+        )
         F = np.expm1(-sol * np.log(t / xm)) / np.expm1(-sol * R)
         i = np.arange(m)
         D = max(np.max(F - i / m), np.max((i + 1) / m - F))
@@ -230,7 +243,9 @@ def test_xmax_search_matches_brute_force():
 
 
 def _fields(f):
-    return [np.asarray(getattr(f, k)) for k in ("alpha", "xmin", "D", "sigma", "num_tail", "status")]
+    return [
+        np.asarray(getattr(f, k)) for k in ("alpha", "xmin", "D", "sigma", "num_tail", "status")
+    ]
 
 
 def test_jit_equals_eager_and_vmap_equals_loop():
@@ -238,11 +253,11 @@ def test_jit_equals_eager_and_vmap_equals_loop():
     xs = np.stack([body_tail(rng, 200, 300, a) for a in (2.0, 2.5, 3.0)])
     eager = [ht.fit.powerlaw(x, throw=False) for x in xs]
     jitted = jax.jit(lambda x: ht.fit.powerlaw(x, throw=False))(jnp.asarray(xs[0]))
-    for a, b in zip(_fields(eager[0]), _fields(jitted)):
+    for a, b in zip(_fields(eager[0]), _fields(jitted), strict=True):
         np.testing.assert_array_equal(a, b)
     batched = jax.vmap(lambda x: ht.fit.powerlaw(x, throw=False))(jnp.asarray(xs))
     for i, e in enumerate(eager):
-        for a, b in zip(_fields(e), _fields(batched)):
+        for a, b in zip(_fields(e), _fields(batched), strict=True):
             np.testing.assert_allclose(a, b[i], rtol=1e-12)
     # given xmin under jit (a traced xmin)
     f = jax.jit(lambda x, m: ht.fit.powerlaw(x, xmin=m, throw=False))(jnp.asarray(xs[1]), 1.0)
@@ -331,4 +346,6 @@ def test_bad_input():
     g = jax.jit(lambda v: ht.fit.powerlaw(v, throw=False))(jnp.asarray(np.append(x, np.nan)))
     assert int(g.status) == P.NONFINITE and np.isnan(float(g.alpha))
     with pytest.raises(Exception, match="power-law fit failed"):
-        jax.jit(lambda v: ht.fit.powerlaw(v).alpha)(jnp.asarray(np.append(x, np.nan))).block_until_ready()
+        jax.jit(lambda v: ht.fit.powerlaw(v).alpha)(
+            jnp.asarray(np.append(x, np.nan))
+        ).block_until_ready()

@@ -29,13 +29,23 @@ def np_logpdf(dist, params, xmin, x):
         return np.log(lam) - lam * (x - xmin)
     if dist == "lognormal":
         mu, s = params
-        return scipy.stats.norm.logpdf(np.log(x), mu, s) - np.log(x) - scipy.stats.norm.logsf(np.log(xmin), mu, s)
+        return (
+            scipy.stats.norm.logpdf(np.log(x), mu, s)
+            - np.log(x)
+            - scipy.stats.norm.logsf(np.log(xmin), mu, s)
+        )
     if dist == "stretched_exponential":
         lam, b = params
-        return np.log(b) + b * np.log(lam) + (b - 1) * np.log(x) - (lam * x) ** b + (lam * xmin) ** b
+        return (
+            np.log(b) + b * np.log(lam) + (b - 1) * np.log(x) - (lam * x) ** b + (lam * xmin) ** b
+        )
     if dist == "truncated_power_law":
         a, lam = params
-        Z = float(mp.quad(lambda u: u ** (-a) * mp.exp(-lam * xmin * (u - 1)), [1, 2, 10, 100, 1e4, mp.inf]))
+        Z = float(
+            mp.quad(
+                lambda u: u ** (-a) * mp.exp(-lam * xmin * (u - 1)), [1, 2, 10, 100, 1e4, mp.inf]
+            )
+        )
         return -a * np.log(x / xmin) - lam * (x - xmin) - np.log(Z * xmin)
     raise ValueError(dist)
 
@@ -45,7 +55,9 @@ def np_logpdf(dist, params, xmin, x):
 )
 def test_truncated_power_law_normaliser(a, kappa):
     # Z = ∫_0^∞ exp(-(α-1)s - κ(e^s - 1)) ds by mpmath on a finite range holding all of it
-    ref = mp.log(mp.quad(lambda s: mp.exp(-(a - 1) * s - kappa * mp.expm1(s)), [0, 1, 5, 10, 20, 40, 80]))
+    ref = mp.log(
+        mp.quad(lambda s: mp.exp(-(a - 1) * s - kappa * mp.expm1(s)), [0, 1, 5, 10, 20, 40, 80])
+    )
     got = T._log_tpl_normaliser(jnp.asarray(a), jnp.asarray(kappa))
     np.testing.assert_allclose(float(got), float(ref), rtol=1e-12, atol=1e-13)
 
@@ -65,18 +77,27 @@ def test_fit_tail_is_the_mle(dist):
     params = np.asarray(fit.params)
     ll = np.sum(np_logpdf(dist, params, xmin, t))
     np.testing.assert_allclose(float(fit.loglik), ll, rtol=1e-9)
-    np.testing.assert_allclose(np.asarray(fit.logpdf(t)), np_logpdf(dist, params, xmin, t), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(fit.logpdf(t)), np_logpdf(dist, params, xmin, t), rtol=1e-9, atol=1e-12
+    )
     if dist in ("power_law", "exponential"):  # closed forms
-        expect = 1 + t.size / np.sum(np.log(t / xmin)) if dist == "power_law" else 1 / np.mean(t - xmin)
+        expect = (
+            1 + t.size / np.sum(np.log(t / xmin)) if dist == "power_law" else 1 / np.mean(t - xmin)
+        )
         np.testing.assert_allclose(params[0], expect, rtol=1e-12)
         return
     if dist == "truncated_power_law":
         return  # the mpmath normaliser is too slow for an optimiser; covered by the test below
-    res = scipy.optimize.minimize(lambda p: -np.sum(np_logpdf(dist, p, xmin, t)), params, method="Nelder-Mead",
-                                  options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+    res = scipy.optimize.minimize(
+        lambda p: -np.sum(np_logpdf(dist, p, xmin, t)),
+        params,
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
+    )
     assert -res.fun <= ll + 1e-7 * t.size
 
 
+@pytest.mark.slow
 def test_truncated_power_law_recovers_parameters():
     # Samples of u^-α e^{-κ(u-1)} on u >= 1 by rejection from a Pareto(α) proposal (accept with
     # probability e^{-κ(u-1)}). α = 1.7, λ = 0.05 (κ = 0.05), 4000 samples: fitted within
@@ -92,7 +113,9 @@ def test_truncated_power_law_recovers_parameters():
     assert bool(fit.ok)
     th = T._params_to_theta("truncated_power_law", fit.params, jnp.asarray(1.0))
     xs = jnp.asarray(x)
-    H = jax.hessian(lambda t: -jnp.sum(T._logpdf_theta("truncated_power_law", t, xs, jnp.asarray(1.0))))(th)
+    H = jax.hessian(
+        lambda t: -jnp.sum(T._logpdf_theta("truncated_power_law", t, xs, jnp.asarray(1.0)))
+    )(th)
     se = np.sqrt(np.diag(np.linalg.inv(np.asarray(H))))
     assert abs(float(fit["alpha"]) - a) < 5 * se[0]
     assert abs(np.log(float(fit["lambda"])) - np.log(lam)) < 5 * se[1]
@@ -208,7 +231,9 @@ def test_gof_power_law_data_not_rejected():
     g3 = ht.fit.powerlaw_gof(jax.random.key(1), x, num_bootstrap=40)
     assert not np.array_equal(np.asarray(g.D_boot), np.asarray(g3.D_boot))
     # replicates' exponents scatter around the fit (the bootstrap error bar)
-    assert abs(np.nanmean(np.asarray(g.alpha_boot)) - float(g.fit.alpha)) < 4 * np.nanstd(np.asarray(g.alpha_boot))
+    assert abs(np.nanmean(np.asarray(g.alpha_boot)) - float(g.fit.alpha)) < 4 * np.nanstd(
+        np.asarray(g.alpha_boot)
+    )
 
 
 def test_gof_rejects_non_power_law():

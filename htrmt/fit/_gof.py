@@ -8,7 +8,6 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._checks import check_int, check_key, is_concrete
@@ -63,7 +62,9 @@ def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, *, ks, min_tail, alp
     j = start + jnp.floor(jax.random.uniform(ki, (n,), dt) * k_body.astype(dt)).astype(jnp.int32)
     body = xs_sorted[jnp.clip(j, 0, n - 1)]
     y = jnp.where(from_tail | (k_body == 0), tail, body)
-    y = jnp.where(jnp.arange(n, dtype=jnp.int32) < start, jnp.zeros((), dt), y)  # same count of positive values
+    y = jnp.where(
+        jnp.arange(n, dtype=jnp.int32) < start, jnp.zeros((), dt), y
+    )  # same count of positive values
     f = _fit_impl(y, None, None, ks, min_tail, None, alpha_max)
     return f.D, f.alpha, f.xmin, f.status
 
@@ -75,7 +76,6 @@ def _gof_jit(key, x, amax, *, num_bootstrap, batch_size, ks, min_tail, has_amax)
     alpha_max = amax if has_amax else None
     fit = _fit_impl(x, None, None, ks, min_tail, None, alpha_max)
     xs = jnp.sort(x)
-    n = x.shape[0]
     # only positive values take part (non-positive ones are dropped by the fit as well): the
     # synthetic sets have n_pos = fit.num_data points, padded with zeros that the fit ignores.
     xs_pos = jnp.where(xs > 0, xs, jnp.zeros((), x.dtype))
@@ -84,8 +84,15 @@ def _gof_jit(key, x, amax, *, num_bootstrap, batch_size, ks, min_tail, has_amax)
 
     def one(k):
         D, a, xm, st = _replicate(
-            k, xs_pos, k_body, fit.alpha, fit.xmin, fit.num_tail,
-            ks=ks, min_tail=min_tail, alpha_max=alpha_max,
+            k,
+            xs_pos,
+            k_body,
+            fit.alpha,
+            fit.xmin,
+            fit.num_tail,
+            ks=ks,
+            min_tail=min_tail,
+            alpha_max=alpha_max,
         )
         return D, a, xm, st
 

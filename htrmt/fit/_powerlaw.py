@@ -263,9 +263,12 @@ def _loglik(alpha: Array, xmin: Array, T: Array, m: Array, xmax: Array | None) -
         t = beta * R
         tsafe = jnp.where(jnp.abs(t) < 1e-8, jnp.ones((), dt), t)
         # ln(β / (1 - e^{-βR})) → ln(1/R) as β → 0 (also valid for β < 0).
-        lognorm = jnp.where(
-            jnp.abs(t) < 1e-8, -jnp.log(R), jnp.log(tsafe / -jnp.expm1(-tsafe)) - jnp.log(R)
-        ) - lxmin
+        lognorm = (
+            jnp.where(
+                jnp.abs(t) < 1e-8, -jnp.log(R), jnp.log(tsafe / -jnp.expm1(-tsafe)) - jnp.log(R)
+            )
+            - lxmin
+        )
     return mf * lognorm - alpha * T
 
 
@@ -292,8 +295,9 @@ def _dist_full(p: _Prep, K: Array, beta: Array, R: Array | None, ks: str) -> Arr
     Kc = K[:, None]
     valid = None if R is None else J < p.hi
     Rk = None if R is None else R[:, None]
-    return _dev(p, Kc, p.L[Kc], beta[:, None], Rk, p.L[None, :], p.lof[None, :],
-                p.upf[None, :], valid, ks)
+    return _dev(
+        p, Kc, p.L[Kc], beta[:, None], Rk, p.L[None, :], p.lof[None, :], p.upf[None, :], valid, ks
+    )
 
 
 def _chunk_size(n: int, target: int = 1 << 21) -> int:
@@ -341,8 +345,18 @@ def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
         Kc = Kblk[:, None]
         valid = None if R is None else G[None, :] < p.hi
         Rk = None if R is None else Rv[Kblk][:, None]
-        return _dev(p, Kc, p.L[Kblk][:, None], beta[Kblk][:, None], Rk,
-                    LG[None, :], loG[None, :], upG[None, :], valid, ks)
+        return _dev(
+            p,
+            Kc,
+            p.L[Kblk][:, None],
+            beta[Kblk][:, None],
+            Rk,
+            LG[None, :],
+            loG[None, :],
+            upG[None, :],
+            valid,
+            ks,
+        )
 
     lb_grid = jax.lax.map(block, Kb).reshape(-1)[:n]
     # band part: points k .. k+band-1 (n × band windows)
@@ -350,8 +364,18 @@ def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
     shc = jnp.minimum(sh, n - 1)
     valid = None if R is None else sh < p.hi
     Rk = None if R is None else R[:, None]
-    lb_band = _dev(p, idx[:, None], p.L[:, None], beta[:, None], Rk,
-                   p.L[shc], p.lof[shc], p.upf[shc], valid, ks)
+    lb_band = _dev(
+        p,
+        idx[:, None],
+        p.L[:, None],
+        beta[:, None],
+        Rk,
+        p.L[shc],
+        p.lof[shc],
+        p.upf[shc],
+        valid,
+        ks,
+    )
     return jnp.maximum(lb_grid, lb_band)
 
 
@@ -360,7 +384,6 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     n = p.xs.shape[0]
     dt = p.xs.dtype
     inf = jnp.asarray(jnp.inf, dt)
-    idx = jnp.arange(n, dtype=jnp.int32)
 
     # 1. lower bounds from a coarse grid of points and the first `band` points of each tail.
     lb = _lower_bounds(p, beta, R, ks)
@@ -446,7 +469,9 @@ def _check_options(ks, min_tail, xmin, xmax, xmin_range, alpha_max):
         try:
             lo, hi = xmin_range
         except (TypeError, ValueError):
-            raise ValueError(f"xmin_range must be a pair (lo, hi), got xmin_range={xmin_range!r}")
+            raise ValueError(
+                f"xmin_range must be a pair (lo, hi), got xmin_range={xmin_range!r}"
+            ) from None
         check_scalar(lo, "xmin_range[0]")
         check_scalar(hi, "xmin_range[1]", allow_inf=True)
         if is_concrete(lo) and is_concrete(hi) and not float(hi) >= float(lo):
@@ -511,11 +536,14 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
             beta, conv = _truncated_beta(T / mf, Rk)
             t = beta * Rk
             tsafe = jnp.where(jnp.abs(t) < 1e-4, jnp.ones((), dt), t)
-            info = jnp.where(
-                jnp.abs(t) < 1e-4,
-                jnp.asarray(1 / 12, dt),
-                1 / tsafe**2 - jnp.exp(tsafe) / jnp.expm1(tsafe) ** 2,
-            ) * Rk**2
+            info = (
+                jnp.where(
+                    jnp.abs(t) < 1e-4,
+                    jnp.asarray(1 / 12, dt),
+                    1 / tsafe**2 - jnp.exp(tsafe) / jnp.expm1(tsafe) ** 2,
+                )
+                * Rk**2
+            )
             sigma = 1 / jnp.sqrt(mf * info)
         alpha = 1 + beta
         # D of the tail with an xmin that need not be a data value: ECDF ranks from k.
@@ -614,7 +642,8 @@ def powerlaw(
     excludes those candidates here; without it, α is never clipped); an MLE in (1, 1.5] is
     polished by Nelder–Mead (tolerance 1e-4), so agreement there is to ~1e-4 only; with an
     ``xmax`` it fits α numerically (here: the exact truncated MLE). ``powerlaw.Fit`` reports
-    ``sigma`` as ``(α-1)/√n`` like here.
+    ``sigma`` as ``(α-1)/√n`` like here. The Rust ``powerlawrs`` package uses the two-sided
+    statistic (the default here gives its xmin and α) and reports ``α - 1``.
 
     Args:
         x: 1-D real data (e.g. an ESD). Values <= 0 are ignored (an ESD's zero modes);
@@ -767,7 +796,9 @@ def _scan_jit(x, xmax, *, ks, min_tail, num_xmin, has_xmax):
     R = None if xmax_a is None else jnp.log(xmax_a) - p.L
     C = _chunk_size(n)
     D = jax.lax.map(
-        lambda k: _dist_full(p, k[None], alpha[k][None] - 1, None if R is None else R[k][None], ks)[0],
+        lambda k: _dist_full(p, k[None], alpha[k][None] - 1, None if R is None else R[k][None], ks)[
+            0
+        ],
         K,
         batch_size=C,
     )

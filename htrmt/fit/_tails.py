@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -222,7 +221,9 @@ def _newton(f, theta0: Array, iters: int = 60) -> tuple[Array, Array]:
         H = h_f(th)
         p = th.shape[0]
         # Levenberg-style damping keeps the step a descent direction.
-        lam = jnp.maximum(0.0, -jnp.min(jnp.linalg.eigvalsh(H))) + 1e-8 * (1 + jnp.abs(jnp.trace(H)))
+        lam = jnp.maximum(0.0, -jnp.min(jnp.linalg.eigvalsh(H))) + 1e-8 * (
+            1 + jnp.abs(jnp.trace(H))
+        )
         d = -jnp.linalg.solve(H + lam * jnp.eye(p, dtype=dt), g)
         d = jnp.where(jnp.all(jnp.isfinite(d)), d, -g)
         cand = th[None, :] + steps[:, None] * d[None, :]
@@ -248,7 +249,11 @@ def _fit_masked(dist: str, x: Array, mask: Array, xmin: Array):
     if dist == "power_law":
         a = 1 + mf / jnp.sum(lu)
         params = a[None]
-        return params, jnp.sum(jnp.where(mask, tail_logpdf(dist, params, xmin, xs), zero)), jnp.sum(lu) > 0
+        return (
+            params,
+            jnp.sum(jnp.where(mask, tail_logpdf(dist, params, xmin, xs), zero)),
+            jnp.sum(lu) > 0,
+        )
     if dist == "exponential":
         lam = mf / jnp.sum(jnp.where(mask, xs - xmin, zero))
         params = lam[None]

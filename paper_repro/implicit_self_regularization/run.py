@@ -45,6 +45,7 @@ CONFIG = {
             "Q": 2,
             "mu": [0.75, 1.0, 1.5, 2.25, 2.5, 3.0, 3.5, 4.5, 5.5],
             "trials": 8,
+            "analysis": 2,
         },
         "b": {
             "width": 256,
@@ -70,6 +71,7 @@ CONFIG = {
             "mu": [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 3.75,
                    4.25, 4.5, 5.0, 5.5, 6.0],
             "trials": 16,
+            "analysis": 2,
         },
         "b": {
             "width": 256,
@@ -108,18 +110,27 @@ def _linfit(x, y):
 # ------------------------------------------------------------------------------------------
 
 
-def part_a(cfg, folder: Path, seed: int) -> dict:
+def part_a(cfg, folder: Path, seed: int, *, force: bool = False) -> dict:
+    import hashlib
+    import json
+    import shutil
+
     import jax
 
     from htrmt import sweep
     from sims.calibrate import esd_trial
 
+    ident = {k: cfg[k] for k in ("M", "Q", "mu", "trials")} | {"seed": seed}
+    tag = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
+    sweep_dir = folder / f"a_sweep_{tag}"  # one resumable sweep per grid
+    if force and sweep_dir.exists():
+        shutil.rmtree(sweep_dir)
     res = sweep.run(
         jax.random.fold_in(jax.random.key(seed), 1),
         esd_trial,
         {"M": [cfg["M"]], "Q": [cfg["Q"]], "mu": [float(m) for m in cfg["mu"]]},
         trials=cfg["trials"],
-        out=folder / "a_sweep",
+        out=sweep_dir,
         name="sims.calibrate.esd_trial/v2",
         chunk_size=cfg["trials"],
         meta={"paper": PAPER, "part": "a", "seed": seed},
@@ -167,6 +178,7 @@ def part_a(cfg, folder: Path, seed: int) -> dict:
         "shortfall_high": shortfall,
         "cv_low": cv_lo,
         "cv_high": cv_hi,
+        "cv_ratio": cv_hi / cv_lo,
     }
 
 
@@ -406,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         conf = {**cfg[p], "seed": args.seed}
         if p == "a":
-            fn = lambda: part_a(cfg["a"], folder, args.seed)  # noqa: E731
+            fn = lambda: part_a(cfg["a"], folder, args.seed, force=args.force)  # noqa: E731
         else:
             fn = (lambda f, c: (lambda: f(c, args.seed)))(PARTS[p][1], cfg[p])
         results[p] = C.cached_part(folder, p, conf, fn, force=args.force)

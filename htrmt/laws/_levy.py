@@ -1,0 +1,405 @@
+"""Spectral densities of heavy-tailed (Lévy) random matrices by population dynamics on the cavity recursion.
+
+Two ensembles, both with symmetric Pareto entries ``P(|w| > x) = x^(-µ)`` (``x >= 1``), exactly as
+``htrmt.ensembles.pareto`` samples them:
+
+- ``kind="wishart"``: the ESD of ``X = WᵀW/N``, ``W`` of shape ``(N, M)``, ``M = N // Q``, in the units
+  of ``htrmt.esd(htrmt.ensembles.pareto(key, (N, N // Q), mu=mu))``. No rescaling: for ``µ < 2`` the
+  eigenvalues grow like ``N^(2/µ − 1)`` and the density returned is that of the finite-N problem, so it
+  overlays a sampled histogram directly. ``N=None`` (``µ < 2`` only) gives the ``N → ∞`` limit in the
+  rescaled variable ``λ̃ = λ · N^(1 − 2/µ)``.
+- ``kind="wigner"``: the eigenvalue density of ``s_N · H`` with ``H = htrmt.ensembles.wigner(key, (N, N),
+  entries="pareto", mu=mu)`` and ``s_N = N^(1/2 − 1/µ)`` for ``µ < 2`` (``s_N = 1`` for ``µ >= 2``, where
+  ``H`` itself has a finite spectrum). ``N=None`` (``µ < 2``): the ``N → ∞`` Lévy limit of ``s_N H``.
+
+Method (THEORY.md §3). On the tree that a dense heavy-tailed matrix looks like locally, the diagonal
+resolvent entries obey the cavity recursion
+
+    G = 1 / (z − d − Σ_k c_k G_k)                                   (Wigner; c_k = H_ik², d = H_ii)
+
+and, for ``X = WᵀW/N`` written as the Schur complement of ``[[I_N, W/√N], [Wᵀ/√N, z I_M]]``, the bipartite
+pair (column side ``g``, whose mean is the Stieltjes transform of the ESD; row side ``h``)
+
+    g = 1 / (z − Σ_{a=1}^{N} c_a h_a),     h = 1 / (1 − Σ_{j=1}^{M} c_j g_j),     c = w²/N.
+
+The laws of ``G`` (or ``g`` and ``h``) are represented by populations of ``population`` complex numbers,
+updated in parallel sweeps. Each update draws the *largest* ``top`` couplings of the ``n`` neighbours
+exactly (order statistics of ``n`` i.i.d. Pareto variables through the Rényi representation), pairs each with
+a random member of the other population, and replaces the ``n − top`` smaller couplings by their conditional
+mean times the population mean (exact in the limit, where the small terms self-average). In the ``N → ∞``
+limit for ``µ < 2`` the couplings are the points ``(C/Γ_k)^(2/µ)`` of a Poisson process (``Γ_k`` the arrival
+times of a unit-rate Poisson process). The density is ``ρ(λ) = −Im E[G(λ + iη)]/π``, measured at the
+broadenings ``η`` and ``2η`` (``η = eta · max(|λ|, λ_ref)``: relative in the tail) with common random numbers
+and extrapolated linearly to ``η → 0`` (``ρ₀ = 2ρ(η) − ρ(2η)``, error ``O(η²)``). The statistical error is the
+standard error over ``runs`` independent population runs.
+
+Tail laws (exact leading terms, checked by the tests): Wishart limit ``ρ(λ̃) ≈ (µ/2) λ̃^(−µ/2−1)``;
+Wigner limit ``ρ(x) ≈ (µ/2) 2^(1−µ/2) |x|^(−µ−1)``.
+
+References:
+    Cizeau & Bouchaud (1994), Phys. Rev. E 50, 1810; Burda, Jurkiewicz, Nowak, Papp & Zahed (2007),
+    Phys. Rev. E 75, 051126; Belinschi, Dembo & Guionnet (2009), Commun. Math. Phys. 289, 1023;
+    Tarquini, Biroli & Tarzia (2016), Phys. Rev. Lett. 116, 010601 (population dynamics for Lévy matrices);
+    Martin & Mahoney (2021), JMLR 22(165), Sec. 5 (universality classes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._checks import check_choice, check_int, check_key, check_scalar
+from ._common import as_x
+
+__all__ = ["pdf", "density", "LevyDensity", "tail_exponent", "tail_amplitude", "scale"]
+
+KINDS = ("wishart", "wigner")
+
+
+@dataclasses.dataclass(frozen=True)
+class LevyDensity:
+    """A heavy-tailed limiting (or finite-N cavity) density on a grid, with its error estimate.
+
+    Attributes:
+        x: evaluation points (the input grid, flattened).
+        pdf: the density extrapolated to ``η → 0``.
+        error: standard error of ``pdf`` over the independent population runs (statistical only; the
+            ``O(η²)`` extrapolation bias is not included).
+        pdf_eta: densities at the two broadenings, shape ``(2, len(x))`` (``η`` and ``2η``).
+        eta: the two relative broadenings.
+        mu, Q, N, kind: the ensemble (``Q`` is ``None`` for Wigner, ``N`` is ``None`` for the limit).
+        population, top, runs, sweeps: the numerical settings.
+    """
+
+    x: np.ndarray
+    pdf: np.ndarray
+    error: np.ndarray
+    pdf_eta: np.ndarray
+    eta: tuple[float, float]
+    mu: float
+    Q: float | None
+    N: int | None
+    kind: str
+    population: int
+    top: int
+    runs: int
+    sweeps: tuple[int, int]
+
+
+def tail_exponent(mu: float, kind: str = "wishart") -> float:
+    """Exponent ``a`` of the density tail ``ρ ~ λ^(−a)``: ``µ/2 + 1`` (Wishart), ``µ + 1`` (Wigner).
+
+    Example:
+        >>> tail_exponent(1.0)
+        1.5
+    """
+    check_scalar(mu, "mu", gt=0.0)
+    check_choice(kind, "kind", KINDS)
+    return float(mu) / 2 + 1 if kind == "wishart" else float(mu) + 1
+
+
+def tail_amplitude(mu: float, kind: str = "wishart") -> float:
+    """Amplitude ``A`` of the limiting tail ``ρ ≈ A λ^(−a)`` (µ < 2, the ``N=None`` units of :func:`pdf`).
+
+    Wishart: ``A = µ/2`` (``P(λ̃ > x) ≈ x^(−µ/2)``, one eigenvalue per large entry). Wigner: ``A = (µ/2)
+    2^(1−µ/2)`` per side (``ρ(x) = ρ(−x)``).
+    """
+    check_scalar(mu, "mu", gt=0.0, lt=2.0)
+    check_choice(kind, "kind", KINDS)
+    m = float(mu)
+    return m / 2 if kind == "wishart" else m / 2 * 2 ** (1 - m / 2)
+
+
+def scale(N: int, mu: float, kind: str = "wishart") -> float:
+    """The factor from finite-N units to the ``N=None`` (limit) units of :func:`pdf`, for ``µ < 2``.
+
+    Wishart: ``λ̃ = λ · N^(1 − 2/µ)``; Wigner: ``x̃ = x · N^(1/2 − 1/µ)`` (``x`` an eigenvalue of
+    ``htrmt.ensembles.wigner(..., entries="pareto")``).
+    """
+    N = check_int(N, "N", ge=2)
+    check_scalar(mu, "mu", gt=0.0, lt=2.0)
+    check_choice(kind, "kind", KINDS)
+    m = float(mu)
+    return float(N) ** (1 - 2 / m) if kind == "wishart" else float(N) ** (0.5 - 1 / m)
+
+
+# ----------------------------------------------------------------------------- couplings
+
+
+def _top_pareto(key, shape, n, K, mu, dt):
+    """The ``K`` largest of ``n`` i.i.d. ``|w|`` (``P(|w| > x) = x^-mu``), descending (Rényi)."""
+    k1, k2 = jax.random.split(key)
+    G = jnp.cumsum(jax.random.exponential(k1, (*shape, K), dt), axis=-1)
+    rest = jax.random.gamma(k2, jnp.asarray(n + 1 - K, dt), shape, dt)
+    U = G / (G[..., -1:] + rest[..., None])
+    return jnp.exp(-jnp.log(U) / mu)
+
+
+def _m2_trunc(L, mu):
+    """``E[w² | 1 <= |w| <= t]`` with ``L = log t`` (``mu = 2``: the limit ``2 log t``)."""
+    a = 2.0 - mu
+    small = jnp.abs(a) < 1e-6
+    a_safe = jnp.where(small, 1.0, a)
+    num = mu * jnp.where(small, L, jnp.expm1(a * L) / a_safe)
+    Ls = jnp.where(L > 1e-12, L, 1.0)
+    den = -jnp.expm1(-mu * Ls)
+    return jnp.where(L > 1e-12, num / den, 1.0)
+
+
+def _side_finite(key, P, n, K, mu, scale2, dt):
+    """Couplings of a node with ``n`` neighbours: top ``K`` exactly, the rest as a mean coefficient."""
+    w = _top_pareto(key, (P,), n, K, mu, dt)
+    rem = (n - K) * scale2 * _m2_trunc(jnp.log(w[:, -1]), mu)
+    return scale2 * w**2, rem
+
+
+def _side_wigner_finite(key, P, N, K, mu, scale2, dscale, dt):
+    """Wigner row of ``s_N (A + Aᵀ)/√(2N)``: the top ``K`` of the ``2(N−1)`` half-entries with random
+    partners below the threshold, the other ``N−1−K`` neighbours as a mean, and the diagonal entry."""
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    w = _top_pareto(k1, (P,), 2 * (N - 1), K, mu, dt)
+    t = w[:, -1:]
+    u = jax.random.uniform(k2, (P, K), dt)
+    partner = (1.0 - u * (1.0 - t ** (-mu))) ** (-1.0 / mu)
+    sign = jnp.where(jax.random.bernoulli(k3, 0.5, (P, K)), 1.0, -1.0).astype(dt)
+    c = scale2 * (w + sign * partner) ** 2
+    rem = (N - 1 - K) * scale2 * 2.0 * _m2_trunc(jnp.log(w[:, -1]), mu)
+    kd1, kd2 = jax.random.split(k4)
+    dmag = jnp.exp(jax.random.exponential(kd1, (P,), dt) / mu)
+    dsign = jnp.where(jax.random.bernoulli(kd2, 0.5, (P,)), 1.0, -1.0).astype(dt)
+    return c, rem, dscale * dsign * dmag
+
+
+def _side_limit(key, P, K, mu, C, dt):
+    """Poisson-process couplings ``(C/Γ_k)^(2/µ)`` and the mean of the points below the ``K``-th."""
+    G = jnp.cumsum(jax.random.exponential(key, (P, K), dt), axis=-1)
+    c = (C / G) ** (2.0 / mu)
+    rem = C * (mu / 2) / (1 - mu / 2) * c[:, -1] ** (1 - mu / 2)
+    return c, rem
+
+
+# ----------------------------------------------------------------------------- population dynamics
+
+
+@functools.partial(
+    jax.jit, static_argnames=("kind", "limit", "P", "K", "warm", "meas", "N", "M", "batch")
+)
+def _run(key, z, mu, Q, *, kind, limit, P, K, warm, meas, N, M, batch):
+    """``E[g](z)`` for every ``z`` (common random numbers across ``z``)."""
+    rdt = z.real.dtype
+    cdt = z.dtype
+
+    def couplings(k):
+        kc, kr = jax.random.split(k)
+        if kind == "wigner":
+            if limit:
+                c, rem = _side_limit(kc, P, K, mu, 2.0 ** (1 - mu / 2), rdt)
+                d = jnp.zeros((P,), rdt)
+            else:
+                sN = jnp.where(mu < 2, jnp.asarray(N, rdt) ** (0.5 - 1 / mu), 1.0)
+                c, rem, d = _side_wigner_finite(
+                    kc, P, N, K, mu, sN**2 / (2 * N), sN * math.sqrt(2.0 / N), rdt
+                )
+            return (c, rem, d), None
+        if limit:
+            col = _side_limit(kc, P, K, mu, jnp.asarray(1.0, rdt), rdt)
+            row = _side_limit(kr, P, K, mu, 1.0 / Q, rdt)
+        else:
+            col = _side_finite(kc, P, N, min(K, N), mu, jnp.asarray(1.0 / N, rdt), rdt)
+            row = _side_finite(kr, P, M, min(K, M), mu, jnp.asarray(1.0 / N, rdt), rdt)
+        return col, row
+
+    def one_z(zz):
+        def sweep(carry, k):
+            g, h = carry
+            kc, ki, kj = jax.random.split(k, 3)
+            col, row = couplings(kc)
+            if kind == "wigner":
+                c, rem, d = col
+                idx = jax.random.randint(ki, c.shape, 0, P)
+                s = jnp.sum(c * g[idx], -1) + rem * jnp.mean(g)
+                g = 1.0 / (zz - d - s)
+                return (g, h), jnp.mean(g)
+            c, rem = col
+            idx = jax.random.randint(ki, c.shape, 0, P)
+            g = 1.0 / (zz - jnp.sum(c * h[idx], -1) - rem * jnp.mean(h))
+            c, rem = row
+            idx = jax.random.randint(kj, c.shape, 0, P)
+            h = 1.0 / (1.0 - jnp.sum(c * g[idx], -1) - rem * jnp.mean(g))
+            return (g, h), jnp.mean(g)
+
+        g0 = jnp.full((P,), -1j, cdt)
+        h0 = jnp.full((P,), 1.0 - 0.1j, cdt)
+        kw, km = jax.random.split(key)
+        carry, _ = jax.lax.scan(sweep, (g0, h0), jax.random.split(kw, warm))
+        _, means = jax.lax.scan(sweep, carry, jax.random.split(km, meas))
+        return jnp.mean(means)
+
+    return jax.lax.map(one_z, z, batch_size=batch)
+
+
+def _check_args(mu, Q, N, kind, eta):
+    check_choice(kind, "kind", KINDS)
+    if N is None:
+        check_scalar(mu, "mu", gt=0.0, lt=2.0)
+    else:
+        N = check_int(N, "N", ge=4)
+        check_scalar(mu, "mu", gt=0.0, lt=4.0)
+    if kind == "wishart":
+        if Q is None:
+            raise ValueError("kind='wishart' needs the aspect ratio Q = N/M >= 1, got Q=None")
+        check_scalar(Q, "Q", ge=1.0)
+        if N is not None and N // Q < 2:
+            raise ValueError(f"M = N // Q must be >= 2, got N={N}, Q={Q}")
+    elif Q is not None:
+        raise ValueError(f"kind='wigner' takes no aspect ratio, got Q={Q!r}")
+    check_scalar(eta, "eta", gt=0.0)
+    if float(eta) > 0.25:
+        raise ValueError(f"eta must be <= 0.25 (a relative broadening), got eta={eta}")
+    return N
+
+
+def density(
+    x: Any,
+    mu: float,
+    Q: float | None = None,
+    *,
+    N: int | None,
+    kind: str = "wishart",
+    eta: float = 0.02,
+    population: int = 1000,
+    top: int = 24,
+    runs: int = 4,
+    sweeps: tuple[int, int] = (40, 60),
+    key: jax.Array | None = None,
+    batch: int = 16,
+) -> LevyDensity:
+    """Heavy-tailed spectral density on the grid ``x`` with its error estimate (see the module text).
+
+    Args:
+        x: evaluation points (any shape; flattened in the result). Wishart: ``x <= 0`` gives 0.
+        mu: tail index of the entries: ``0 < µ < 4`` for finite ``N``, ``0 < µ < 2`` for ``N=None``.
+        Q: aspect ratio ``N/M >= 1`` (Wishart; ``M = N // Q``); must be ``None`` for Wigner.
+        N: matrix size (rows of ``W``, or the Wigner size), or ``None`` for the ``N → ∞`` limit
+            (``µ < 2``, rescaled units, see :func:`scale`).
+        kind: ``"wishart"`` (``X = WᵀW/N``) or ``"wigner"``.
+        eta: relative broadening ``η/max(|λ|, λ_ref)`` of the smaller of the two broadenings ``η, 2η``
+            extrapolated to 0; ``λ_ref = 1`` except finite-N Wishart with ``µ < 2``: ``N^(2/µ−1)``.
+        population: population size per run.
+        top: number of largest couplings per node drawn exactly.
+        runs: independent population runs (the error estimate is their standard error).
+        sweeps: ``(warm-up, measurement)`` sweeps of the population.
+        key: ``jax.random`` key (default ``jax.random.key(0)``: deterministic).
+        batch: grid points processed together (memory ``~ batch · population · top``).
+
+    Returns:
+        A :class:`LevyDensity` (``.pdf`` and ``.error`` on ``x``).
+
+    Raises:
+        ValueError: µ outside its range, ``eta <= 0`` or > 0.25, ``Q < 1``, ``Q`` given for Wigner,
+            ``N`` too small, bad settings.
+        TypeError: non-integer sizes, a non-key ``key``.
+
+    Example:
+        >>> import numpy as np, htrmt as ht
+        >>> d = ht.laws.levy.density(np.geomspace(1, 1e3, 5), 1.0, 2.0, N=None, runs=2)
+        >>> d.pdf.shape
+        (5,)
+
+    References:
+        Cizeau & Bouchaud (1994), PRE 50, 1810; Burda et al. (2007), PRE 75, 051126;
+        Tarquini, Biroli & Tarzia (2016), PRL 116, 010601.
+    """
+    N = _check_args(mu, Q, N, kind, eta)
+    population = check_int(population, "population", ge=16)
+    top = check_int(top, "top", ge=1)
+    runs = check_int(runs, "runs", ge=2)
+    batch = check_int(batch, "batch", ge=1)
+    if not (isinstance(sweeps, (tuple, list)) and len(sweeps) == 2):
+        raise ValueError(f"sweeps must be a pair (warm-up, measurement), got sweeps={sweeps!r}")
+    warm = check_int(sweeps[0], "sweeps[0]", ge=1)
+    meas = check_int(sweeps[1], "sweeps[1]", ge=1)
+    key = jax.random.key(0) if key is None else check_key(key)
+    if kind == "wigner" and N is not None and top > N - 2:
+        raise ValueError(f"top must be <= N - 2 for a Wigner matrix, got top={top}, N={N}")
+    xa = as_x(x)
+    dt = xa.dtype
+    cdt = jnp.complex128 if dt == jnp.float64 else jnp.complex64
+    xf = np.asarray(xa, dtype=np.float64).reshape(-1)
+    M = None if (kind == "wigner" or N is None) else int(N // Q)
+    mu_f = float(mu)
+    if kind == "wishart" and N is not None and mu_f < 2:
+        lam_ref = float(N) ** (2 / mu_f - 1)
+    else:
+        lam_ref = 1.0
+    pos = xf > 0 if kind == "wishart" else np.ones(xf.shape, bool)
+    xs = xf[pos]
+    out_eta = np.zeros((runs, 2, xf.size))
+    if xs.size:
+        eabs = float(eta) * np.maximum(np.abs(xs), lam_ref)
+        zz = np.concatenate([xs + 1j * eabs, xs + 2j * eabs])
+        zj = jnp.asarray(zz, cdt)
+        mu_j = jnp.asarray(mu_f, dt)
+        Q_j = jnp.asarray(1.0 if Q is None else float(Q), dt)
+        for r, kr in enumerate(jax.random.split(key, runs)):
+            G = _run(kr, zj, mu_j, Q_j, kind=kind, limit=N is None, P=population, K=top,
+                     warm=warm, meas=meas, N=N, M=M, batch=batch)
+            rho = -np.asarray(G.imag, np.float64) / np.pi
+            if not np.all(np.isfinite(rho)):
+                raise ValueError(
+                    "the population dynamics produced non-finite values; increase eta or use float64"
+                )
+            out_eta[r, 0, pos] = rho[: xs.size]
+            out_eta[r, 1, pos] = rho[xs.size:]
+    ext = 2.0 * out_eta[:, 0] - out_eta[:, 1]
+    return LevyDensity(
+        x=xf.astype(dt),
+        pdf=np.maximum(ext.mean(0), 0.0).astype(dt),
+        error=(ext.std(0, ddof=1) / math.sqrt(runs)).astype(dt),
+        pdf_eta=out_eta.mean(0).astype(dt),
+        eta=(float(eta), 2 * float(eta)),
+        mu=mu_f,
+        Q=None if Q is None else float(Q),
+        N=N,
+        kind=kind,
+        population=population,
+        top=top,
+        runs=runs,
+        sweeps=(warm, meas),
+    )
+
+
+def pdf(
+    x: Any,
+    mu: float,
+    Q: float | None = None,
+    *,
+    N: int | None,
+    kind: str = "wishart",
+    eta: float = 0.02,
+    population: int = 1000,
+    top: int = 24,
+    runs: int = 4,
+    sweeps: tuple[int, int] = (40, 60),
+    key: jax.Array | None = None,
+) -> Float[Array, "..."]:
+    """Heavy-tailed spectral density ``ρ(x)`` (the ``.pdf`` of :func:`density`, shaped like ``x``).
+
+    See :func:`density` for the arguments, the units and the error estimate.
+
+    Example:
+        >>> import jax, numpy as np, htrmt as ht
+        >>> lam = ht.esd(ht.ensembles.pareto(jax.random.key(0), (1000, 500), mu=1.5))
+        >>> rho = ht.laws.levy.pdf(np.geomspace(1, 100, 8), 1.5, 2.0, N=1000)
+    """
+    xa = as_x(x)
+    d = density(xa, mu, Q, N=N, kind=kind, eta=eta, population=population, top=top, runs=runs,
+                sweeps=sweeps, key=key)
+    return jnp.asarray(d.pdf.reshape(xa.shape), xa.dtype)

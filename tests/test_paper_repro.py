@@ -1,0 +1,171 @@
+"""The paper reproductions: every one runs in --quick mode and meets its expected numbers.
+
+Each reproduction runs in a subprocess (as a user runs it: float32, no test-session dtype
+settings) into a temporary output folder; its ``results.json`` must show every check of
+``expected.json`` passing. The tolerances of the checks come from the run-to-run spread
+measured over seeds (see each README); the checks' false-failure rate is stated there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import paper_repro
+from paper_repro import _common as C
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPERS = paper_repro.available()
+
+
+def _run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("JAX_ENABLE_X64", None)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_both_papers_are_present():
+    assert PAPERS == ["implicit_self_regularization", "sdm2020"]
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_expected_json_is_well_formed(paper):
+    exp = C.load_expected(ROOT / "paper_repro" / paper)
+    assert exp["title"] and exp["checks"]
+    for name, chk in exp["checks"].items():
+        assert chk["kind"] in C.KINDS, name
+        assert chk["value"].split(".")[0] == chk["part"], name
+        for mode in C.MODES:
+            spec = chk[mode]
+            if chk["kind"] == "one_of":
+                assert isinstance(spec["expected"], list) and spec["expected"], name
+            else:
+                assert isinstance(spec["expected"], (int, float)), name
+                assert spec.get("tol", 0.0) >= 0.0, name
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_readme_states_every_check(paper):
+    readme = (ROOT / "paper_repro" / paper / "README.md").read_text()
+    exp = C.load_expected(ROOT / "paper_repro" / paper)
+    for part in ("Claim", "Script", "Expected", "differs"):
+        assert part in readme, part
+    for name in exp["checks"]:
+        assert f"`{name}`" in readme, name
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_quick_repro_meets_expected_numbers(paper, tmp_path):
+    out = _run(["-m", "paper_repro", paper, "--quick", "--out", str(tmp_path)])
+    folder = tmp_path / "paper_repro" / paper / "quick"
+    assert (folder / "results.json").exists(), out.stdout[-3000:] + out.stderr[-3000:]
+    res = json.loads((folder / "results.json").read_text())
+    bad = [
+        (r["name"], r["expected"], r["tol"], r["obtained"], r["status"])
+        for r in res["checks"]
+        if r["status"] != "pass"
+    ]
+    assert not bad, bad
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert res["num_pass"] == len(C.load_expected(ROOT / "paper_repro" / paper)["checks"])
+    assert (folder / "results.md").exists() and (folder / "results.meta.json").exists()
+
+    # a rerun reads every finished part instead of recomputing it
+    again = _run(["-m", "paper_repro", paper, "--quick", "--out", str(tmp_path)])
+    assert again.returncode == 0, again.stderr[-3000:]
+    parts = sorted(p.stem[len("part_"):] for p in folder.glob("part_*.json"))
+    assert parts
+    for p in parts:
+        assert f"[{p}] finished earlier" in again.stdout, (p, again.stdout[-2000:])
+    assert "running ..." not in again.stdout
+    res2 = json.loads((folder / "results.json").read_text())
+    assert [r["obtained"] for r in res2["checks"]] == [r["obtained"] for r in res["checks"]]
+
+
+def test_unknown_name_lists_valid_ones():
+    out = _run(["-m", "paper_repro", "no_such_paper"])
+    assert out.returncode == 2
+    assert "implicit_self_regularization" in out.stderr and "sdm2020" in out.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# The plumbing: checks and cached parts
+# ------------------------------------------------------------------------------------------
+
+
+def _expected(kind, spec):
+    return {"checks": {"c": {"part": "p", "value": "p.v", "what": "w", "kind": kind,
+                             "quick": spec}}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "value", "status"),
+    [
+        ("approx", {"expected": 1.0, "tol": 0.1}, 1.09, "pass"),
+        ("approx", {"expected": 1.0, "tol": 0.1}, 1.11, "FAIL"),
+        ("approx", {"expected": 1.0, "tol": 0.1}, float("nan"), "FAIL"),
+        ("approx", {"expected": 1.0, "tol": 0.1}, None, "FAIL"),
+        ("min", {"expected": 0.5, "tol": 0.0}, 0.51, "pass"),
+        ("min", {"expected": 0.5, "tol": 0.0}, 0.49, "FAIL"),
+        ("max", {"expected": 0.5, "tol": 0.1}, 0.59, "pass"),
+        ("max", {"expected": 0.5, "tol": 0.1}, 0.61, "FAIL"),
+        ("one_of", {"expected": ["a", "b"]}, "b", "pass"),
+        ("one_of", {"expected": ["a", "b"]}, "c", "FAIL"),
+    ],
+)
+def test_evaluate_checks(kind, spec, value, status):
+    rows = C.evaluate_checks(_expected(kind, spec), {"p": {"v": value}}, "quick")
+    assert rows[0]["status"] == status
+
+
+def test_evaluate_checks_reports_parts_not_run_and_bad_kinds():
+    rows = C.evaluate_checks(_expected("min", {"expected": 0.0}), {}, "quick")
+    assert rows[0]["status"] == "not run"
+    rows = C.evaluate_checks(_expected("min", {"expected": 0.0}), {"p": {}}, "quick")
+    assert rows[0]["status"].startswith("missing")
+    with pytest.raises(ValueError, match="kind"):
+        C.evaluate_checks(_expected("near", {"expected": 0.0}), {"p": {"v": 0}}, "quick")
+
+
+def test_cached_part_reuses_only_a_finished_part_with_the_same_config(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"v": len(calls)}
+
+    r1 = C.cached_part(tmp_path, "x", {"n": 1}, compute, force=False)
+    r2 = C.cached_part(tmp_path, "x", {"n": 1}, compute, force=False)
+    assert (r1["v"], r1["cached"], r2["v"], r2["cached"]) == (1, False, 1, True)
+    r3 = C.cached_part(tmp_path, "x", {"n": 2}, compute, force=False)  # config changed
+    assert (r3["v"], r3["cached"]) == (2, False)
+    r4 = C.cached_part(tmp_path, "x", {"n": 2}, compute, force=True)
+    assert r4["v"] == 3
+    # an interrupted write leaves no part file (atomic): the part is simply run again
+    (tmp_path / "part_x.json").write_text("{truncated")
+    r5 = C.cached_part(tmp_path, "x", {"n": 2}, compute, force=False)
+    assert (r5["v"], r5["cached"]) == (4, False)
+
+
+def test_regression_statistics_against_scipy():
+    import numpy as np
+    from scipy import stats
+
+    from paper_repro.sdm2020.run import regression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=12)
+    y = 0.3 * x + rng.normal(size=12)
+    r = regression(x, y)
+    lr = stats.linregress(x, y)
+    np.testing.assert_allclose([r["slope"], r["intercept"], r["r2"]],
+                               [lr.slope, lr.intercept, lr.rvalue**2], rtol=1e-10)
+    np.testing.assert_allclose(r["rmse"], np.sqrt(np.mean((y - lr.slope * x - lr.intercept) ** 2)))
+    np.testing.assert_allclose(r["tau"], stats.kendalltau(x, y).statistic)
