@@ -791,7 +791,7 @@ def _scan_jit(x, xmax, *, ks, min_tail, num_xmin, has_xmax):
         first_pos = jnp.argmax(p.pos).astype(jnp.int32)
         last = jnp.maximum(p.hi - min_tail, first_pos)
         t = jnp.linspace(0.0, 1.0, num_xmin, dtype=dt)
-        K = jnp.round(first_pos + t * (last - first_pos).astype(dt)).astype(jnp.int32)
+        K = jnp.round(first_pos.astype(dt) + t * (last - first_pos).astype(dt)).astype(jnp.int32)
         K = p.lo[jnp.clip(K, 0, n - 1)]  # first of a run of ties
     R = None if xmax_a is None else jnp.log(xmax_a) - p.L
     C = _chunk_size(n)
