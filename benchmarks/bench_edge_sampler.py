@@ -72,8 +72,11 @@ def main(argv: list[str] | None = None) -> dict:
     dense_n = 1 if args.quick else args.dense
     num = 2000 if args.quick else args.num
     reps = 2 if args.quick else args.repeats
-    print(f"backend={jax.default_backend()} dtype=float64 N={N} M={M} jax={jax.__version__} "
-          f"numpy={np.__version__}", flush=True)
+    print(
+        f"backend={jax.default_backend()} dtype=float64 N={N} M={M} jax={jax.__version__} "
+        f"numpy={np.__version__}",
+        flush=True,
+    )
 
     # dense: a few samples, timed one by one
     rng = np.random.default_rng(0)
@@ -88,8 +91,11 @@ def main(argv: list[str] | None = None) -> dict:
     dense = np.array(dense)
     c, s = ht.edge.tw_scaling(N, M, kind="ma")
     zd = (dense - c) / s
-    print(f"dense numpy eigvalsh: {t_dense:.2f} s/sample (median of {dense_n}) -> "
-          f"{1 / t_dense:.3f} samples/s; standardised samples {np.round(zd, 3)}", flush=True)
+    print(
+        f"dense numpy eigvalsh: {t_dense:.2f} s/sample (median of {dense_n}) -> "
+        f"{1 / t_dense:.3f} samples/s; standardised samples {np.round(zd, 3)}",
+        flush=True,
+    )
     assert np.all(np.abs(zd) < 8), "dense samples outside the TW range"
 
     # tridiagonal: compile, check, time
@@ -107,13 +113,29 @@ def main(argv: list[str] | None = None) -> dict:
     t_tri = statistics.median(times)
     rate = num / t_tri
     ratio = rate * t_dense
-    print(f"tridiagonal: {num} samples in {t_tri:.3f} s (median of {reps}; first call incl. "
-          f"compile {t_compile:.1f} s) -> {rate:,.0f} samples/s", flush=True)
-    print(f"ratio (tridiagonal / dense samples per second): {ratio:,.0f}x "
-          f"(targets: >= 1e4 samples/s, >= 5000x)", flush=True)
-    res = dict(N=N, M=M, dense_s_per_sample=t_dense, dense_n=dense_n, tri_num=num,
-               tri_s=t_tri, tri_rate=rate, ratio=ratio, compile_s=t_compile,
-               tri_times=times, load=os.getloadavg())
+    print(
+        f"tridiagonal: {num} samples in {t_tri:.3f} s (median of {reps}; first call incl. "
+        f"compile {t_compile:.1f} s) -> {rate:,.0f} samples/s",
+        flush=True,
+    )
+    print(
+        f"ratio (tridiagonal / dense samples per second): {ratio:,.0f}x "
+        f"(targets: >= 1e4 samples/s, >= 5000x)",
+        flush=True,
+    )
+    res = dict(
+        N=N,
+        M=M,
+        dense_s_per_sample=t_dense,
+        dense_n=dense_n,
+        tri_num=num,
+        tri_s=t_tri,
+        tri_rate=rate,
+        ratio=ratio,
+        compile_s=t_compile,
+        tri_times=times,
+        load=os.getloadavg(),
+    )
     if not args.quick and not args.no_append:
         _append(res)
     return res

@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(Ms)))
 
     # (a), (b): TW1 and TW2
-    for ax, beta in zip(axes[0], (1, 2)):
+    for ax, beta in zip(axes[0], (1, 2), strict=True):
         pdf = _tw_pdf(beta)
         bins = np.linspace(-6, 4, 61)
-        for M, c in zip(Ms, colors):
+        for M, c in zip(Ms, colors, strict=True):
             z = d[f"tw_b{beta}_M{M}_{second[beta]}"]
             ks = meta["tw"][f"b{beta}_M{M}_{second[beta]}"]["ks"]
             ksj = meta["tw"][f"b{beta}_M{M}_johnstone"]["ks"]
@@ -79,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     M = d["crisp_M"]
     gap = np.abs(d["crisp_mean"] - cm["lambda_plus"])
     ax.errorbar(M, gap, yerr=d["crisp_sem"], fmt="o", color="C0", label="|E λ_max − λ+| (β=1)")
-    ax.plot(M, np.exp(cm["intercept"]) * M ** cm["slope"], "C0-",
-            label=f"fit: slope {cm['slope']:.3f}")
+    ax.plot(
+        M, np.exp(cm["intercept"]) * M ** cm["slope"], "C0-", label=f"fit: slope {cm['slope']:.3f}"
+    )
     ax.plot(M, gap[0] * (M / M[0]) ** (-2 / 3), "k--", lw=1, label="slope −2/3")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -96,8 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         f = meta["frechet"][str(mu)]
         med = d[f"ht_mu{mu}_median"]
         c = f"C{j}"
-        ax.plot(N, med, "o-", color=c,
-                label=f"µ={mu}: slope {f['slope']:.2f} (theory {f['expected_slope']:.2f})")
+        ax.plot(
+            N,
+            med,
+            "o-",
+            color=c,
+            label=f"µ={mu}: slope {f['slope']:.2f} (theory {f['expected_slope']:.2f})",
+        )
         if mu < 4:
             ax.plot(N, d[f"ht_mu{mu}_frechet_median"], ":", color=c, lw=1.5)
     ax.set_xscale("log")

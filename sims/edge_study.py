@@ -40,7 +40,10 @@ import htrmt as ht  # noqa: E402
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip()
@@ -96,16 +99,23 @@ def main(argv: list[str] | None = None) -> int:
         for i, M in enumerate(tw_Ms):
             N = Q * M
             lam = np.asarray(
-                ht.edge.largest_eigenvalues(jax.random.fold_in(kt, 10 * beta + i), tw_num, N, M,
-                                            beta=beta)
+                ht.edge.largest_eigenvalues(
+                    jax.random.fold_in(kt, 10 * beta + i), tw_num, N, M, beta=beta
+                )
             )
             for kind in ("johnstone", second[beta]):
                 z = np.asarray(ht.edge.tw_standardize(lam, N, M, beta=beta, kind=kind))
                 data[f"tw_b{beta}_M{M}_{kind}"] = z
-                ks = None if cdf is None else _ks(z, lambda s: cdf(s, beta))
+                ks = None if cdf is None else _ks(z, lambda s, b=beta: cdf(s, b))
                 meta["tw"][f"b{beta}_M{M}_{kind}"] = {
-                    "N": N, "M": M, "beta": beta, "kind": kind, "num": tw_num, "ks": ks,
-                    "mean": float(z.mean()), "var": float(z.var()),
+                    "N": N,
+                    "M": M,
+                    "beta": beta,
+                    "kind": kind,
+                    "num": tw_num,
+                    "ks": ks,
+                    "mean": float(z.mean()),
+                    "var": float(z.var()),
                 }
             print(f"[tw] beta={beta} M={M} done ({time.time() - t0:.0f}s)", flush=True)
 
@@ -123,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     slope, icpt = _slope(crisp_Ms, gap)
     data.update(crisp_M=np.array(crisp_Ms), crisp_mean=means, crisp_sem=sems)
     meta["crispness"] = {
-        "Q": Q, "num": crisp_num, "lambda_plus": lp, "slope": slope, "intercept": icpt,
+        "Q": Q,
+        "num": crisp_num,
+        "lambda_plus": lp,
+        "slope": slope,
+        "intercept": icpt,
         "expected_slope": -2 / 3,
     }
     print(f"[crisp] slope={slope:.4f} (expected -0.6667) ({time.time() - t0:.0f}s)", flush=True)
@@ -145,8 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         data[f"ht_mu{mu}_median"] = np.array(med)
         data[f"ht_mu{mu}_frechet_median"] = np.array(pred)
         meta["frechet"][str(mu)] = {
-            "mu": mu, "Ns": ht_Ns, "num": ht_num, "slope": s, "intercept": c,
-            "expected_slope": reg.exponent, "regime": reg.regime,
+            "mu": mu,
+            "Ns": ht_Ns,
+            "num": ht_num,
+            "slope": s,
+            "intercept": c,
+            "expected_slope": reg.exponent,
+            "regime": reg.regime,
         }
         print(f"[frechet] mu={mu} slope={s:.3f} (expected {reg.exponent:.3f})", flush=True)
     data["ht_N"] = np.array(ht_Ns)
@@ -155,12 +174,24 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "edge_study.npz", **data)
     meta.update(
-        seed=args.seed, quick=quick, Q=Q, tw_Ms=tw_Ms, tw_num=tw_num, crisp_Ms=crisp_Ms,
-        mus=mus, ht_Ns=ht_Ns, x64=bool(jax.config.jax_enable_x64), jax_version=jax.__version__,
-        numpy_version=np.__version__, python=platform.python_version(),
-        device=str(jax.devices()[0]), platform=platform.platform(), git_commit=_git_commit(),
+        seed=args.seed,
+        quick=quick,
+        Q=Q,
+        tw_Ms=tw_Ms,
+        tw_num=tw_num,
+        crisp_Ms=crisp_Ms,
+        mus=mus,
+        ht_Ns=ht_Ns,
+        x64=bool(jax.config.jax_enable_x64),
+        jax_version=jax.__version__,
+        numpy_version=np.__version__,
+        python=platform.python_version(),
+        device=str(jax.devices()[0]),
+        platform=platform.platform(),
+        git_commit=_git_commit(),
         tw_cdf="htrmt.laws.tracy_widom" if cdf is not None else None,
-        seconds=time.time() - t0, argv=sys.argv if argv is None else argv,
+        seconds=time.time() - t0,
+        argv=sys.argv if argv is None else argv,
         xla_flags=os.environ.get("XLA_FLAGS"),
     )
     (out / "edge_study.json").write_text(json.dumps(meta, indent=2))

@@ -61,10 +61,11 @@ def test_max_entry_law_and_lambda_max(getkey):
     # bound λ_max >= max w²/N on the same matrices
     N = M = 60
     for mu in (1.0, 3.0):
-        lam, mx = (np.asarray(v) for v in _pareto_pair(getkey(), 600, N, M, mu, "symmetric",
-                                                       None, None))
+        lam, mx = (
+            np.asarray(v) for v in _pareto_pair(getkey(), 600, N, M, mu, "symmetric", None, None)
+        )
         assert np.all(lam >= mx * (1 - 1e-12))
-        cdf = lambda t: np.asarray(ht.edge.max_entry_cdf(t, mu, N, M))
+        cdf = lambda t, mu=mu: np.asarray(ht.edge.max_entry_cdf(t, mu, N, M))
         assert st.kstest(mx, cdf).pvalue > 0.01
         # the exact law converges to the Fréchet limit
         law = ht.edge.frechet_law(mu, N, M)
@@ -82,7 +83,7 @@ def test_lambda_max_is_frechet_for_small_mu(getkey):
     # the test has power: shape µ/2 ± 50% is rejected
     for f in (0.5, 1.5):
         wrong = ht.edge.FrechetLaw(shape=f * mu / 2, scale=law.scale)
-        assert st.kstest(lam, lambda t: np.asarray(wrong.cdf(t))).pvalue < 1e-4
+        assert st.kstest(lam, lambda t, w=wrong: np.asarray(w.cdf(t))).pvalue < 1e-4
 
 
 def test_frechet_approximation_improves_with_N(getkey):

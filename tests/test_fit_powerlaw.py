@@ -349,3 +349,14 @@ def test_bad_input():
         jax.jit(lambda v: ht.fit.powerlaw(v).alpha)(
             jnp.asarray(np.append(x, np.nan))
         ).block_until_ready()
+
+
+def test_scan_subset_of_candidates():
+    x = pareto(np.random.default_rng(7), 600, 2.3)
+    full = ht.fit.powerlaw_scan(x)
+    sub = ht.fit.powerlaw_scan(x, num_xmin=25)
+    assert sub.xmin.shape == (25,) and bool(np.all(np.asarray(sub.valid)))
+    pos = np.searchsorted(np.asarray(full.xmin), np.asarray(sub.xmin))
+    np.testing.assert_allclose(np.asarray(sub.D), np.asarray(full.D)[pos], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(sub.alpha), np.asarray(full.alpha)[pos], rtol=1e-12)
+    assert int(sub.num_tail[-1]) == 3  # up to the largest admissible xmin (min_tail = 3)

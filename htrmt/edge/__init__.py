@@ -1,4 +1,4 @@
-"""The spectral edge: largest-eigenvalue samplers, Tracy–Widom scalings, heavy-tailed (Fréchet) edges.
+"""The spectral edge: λ_max samplers, Tracy–Widom scalings, heavy-tailed (Fréchet) edges.
 
 - ``largest_eigenvalues``: λ_max of ``WᵀW/N`` for Gaussian W (dense, or the Dumitriu–Edelman
   tridiagonal β-Laguerre model truncated to its top ~10·M^{1/3} rows: any N, any β > 0).

@@ -247,7 +247,13 @@ def _pareto_pair(key, num, N, M, mu, convention, dtype, batch_size):
     dt = float_dtype(dtype)
     per = (N * M + 2 * M * M) * jnp.dtype(dt).itemsize
     return _pareto_lmax(
-        key, num=num, N=N, M=M, mu=float(mu), convention=convention, dt=dt,
+        key,
+        num=num,
+        N=N,
+        M=M,
+        mu=float(mu),
+        convention=convention,
+        dt=dt,
         batch=_batch(num, per, batch_size),
     )
 

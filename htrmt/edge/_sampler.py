@@ -142,7 +142,8 @@ def largest_eigenvalues(
     ``β = 1``: real entries ``N(0, σ²)``; ``β = 2``: complex entries with ``E|w|² = σ²``
     (real and imaginary parts ``N(0, σ²/2)``); any ``β > 0`` with ``method="tridiagonal"``
     (the β-Laguerre ensemble with the same normalisation, ``E λ = σ²``). This is the
-    normalisation of :func:`htrmt.esd`: the bulk fills Marchenko–Pastur, λ_max → ``λ+ = σ²(1 + 1/√Q)²``.
+    normalisation of :func:`htrmt.esd`: the bulk fills Marchenko–Pastur and
+    λ_max → ``λ+ = σ²(1 + 1/√Q)²``.
 
     Methods:
         - ``"tridiagonal"`` (default): the Dumitriu–Edelman bidiagonal model ``B`` with

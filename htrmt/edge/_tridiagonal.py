@@ -82,7 +82,7 @@ def _gamma_mt(key: jax.Array, alpha: jax.Array, shape: tuple[int, ...], dt) -> j
 
 
 def _chi2(key: jax.Array, df: jax.Array, shape: tuple[int, ...], dt) -> jax.Array:
-    """χ² variables with (possibly non-integer) degrees of freedom ``df`` (broadcast to ``shape``)."""
+    """χ² variables with (non-integer allowed) degrees of freedom ``df``, shaped ``shape``."""
     return 2.0 * _gamma_mt(key, 0.5 * jnp.broadcast_to(df, shape), shape, dt)
 
 
@@ -192,9 +192,7 @@ def tridiagonal_largest(a: jax.Array, b2: jax.Array) -> jax.Array:
     return 0.5 * (lo + hi)
 
 
-def tridiagonal_largest_laguerre(
-    a: jax.Array, b2: jax.Array, *, max_iter: int = 40
-) -> jax.Array:
+def tridiagonal_largest_laguerre(a: jax.Array, b2: jax.Array, *, max_iter: int = 40) -> jax.Array:
     """Largest eigenvalue of each symmetric tridiagonal matrix by Laguerre's iteration from above.
 
     The characteristic polynomial ``D(x) = det(xI − T)`` has only real roots; started above all of
@@ -257,7 +255,5 @@ def tridiagonal_largest_laguerre(
         still = jnp.abs(step) > 2.0 * eps * jnp.abs(xn)
         return xn, moved & still, i + 1
 
-    x, _, _ = lax.while_loop(
-        cond, body, (x0, jnp.ones(x0.shape, bool), jnp.asarray(0, jnp.int32))
-    )
+    x, _, _ = lax.while_loop(cond, body, (x0, jnp.ones(x0.shape, bool), jnp.asarray(0, jnp.int32)))
     return jnp.maximum(x, lower)

@@ -139,9 +139,9 @@ def _top_pareto(key, shape, n, K, mu, dt):
     G = jnp.cumsum(jax.random.exponential(k1, (*shape, K), dt), axis=-1)
     # Gamma(n + 1 − K) by the Wilson–Hilferty cube (relative error < 1e-3 of its spread for a >= 1;
     # irrelevant here, where it only sets the overall scale n of the order statistics).
-    a = float(n + 1 - K)
+    a = n + 1.0 - K
     xi = jax.random.normal(k2, shape, dt)
-    rest = a * jnp.maximum(1.0 - 1.0 / (9.0 * a) + xi / (3.0 * math.sqrt(a)), 1e-3) ** 3
+    rest = a * jnp.maximum(1.0 - 1.0 / (9.0 * a) + xi / (3.0 * jnp.sqrt(a)), 1e-3) ** 3
     U = G / (G[..., -1:] + rest[..., None])
     return jnp.exp(-jnp.log(U) / mu)
 
@@ -193,7 +193,7 @@ def _side_limit(key, P, K, mu, C, dt):
 
 
 @functools.partial(
-    jax.jit, static_argnames=("kind", "limit", "P", "K", "warm", "meas", "N", "M", "batch")
+    jax.jit, static_argnames=("kind", "limit", "P", "K", "warm", "meas", "batch")
 )
 def _run(key, z, mu, Q, *, kind, limit, P, K, warm, meas, N, M, batch):
     """``E[g](z)`` for every ``z`` (common random numbers across ``z``)."""
@@ -207,17 +207,17 @@ def _run(key, z, mu, Q, *, kind, limit, P, K, warm, meas, N, M, batch):
                 c, rem = _side_limit(kc, P, K, mu, 2.0 ** (1 - mu / 2), rdt)
                 d = jnp.zeros((P,), rdt)
             else:
-                sN = jnp.where(mu < 2, jnp.asarray(N, rdt) ** (0.5 - 1 / mu), 1.0)
+                sN = jnp.where(mu < 2, N ** (0.5 - 1 / mu), 1.0)
                 c, rem, d = _side_wigner_finite(
-                    kc, P, N, K, mu, sN**2 / (2 * N), sN * math.sqrt(2.0 / N), rdt
+                    kc, P, N, K, mu, sN**2 / (2 * N), sN * jnp.sqrt(2.0 / N), rdt
                 )
             return (c, rem, d), None
         if limit:
             col = _side_limit(kc, P, K, mu, jnp.asarray(1.0, rdt), rdt)
             row = _side_limit(kr, P, K, mu, 1.0 / Q, rdt)
         else:
-            col = _side_finite(kc, P, N, min(K, N), mu, jnp.asarray(1.0 / N, rdt), rdt)
-            row = _side_finite(kr, P, M, min(K, M), mu, jnp.asarray(1.0 / N, rdt), rdt)
+            col = _side_finite(kc, P, N, K, mu, 1.0 / N, rdt)
+            row = _side_finite(kr, P, M, K, mu, 1.0 / N, rdt)
         return col, row
 
     def one_z(zz):
@@ -333,6 +333,8 @@ def density(
     key = jax.random.key(0) if key is None else check_key(key)
     if kind == "wigner" and N is not None and top > N - 2:
         raise ValueError(f"top must be <= N - 2 for a Wigner matrix, got top={top}, N={N}")
+    if kind == "wishart" and N is not None and top > N // Q:
+        raise ValueError(f"top must be <= M = N // Q, got top={top}, N={N}, Q={Q}")
     xa = as_x(x)
     dt = xa.dtype
     cdt = jnp.complex128 if dt == jnp.float64 else jnp.complex64
@@ -354,7 +356,8 @@ def density(
         Q_j = jnp.asarray(1.0 if Q is None else float(Q), dt)
         for r, kr in enumerate(jax.random.split(key, runs)):
             G = _run(kr, zj, mu_j, Q_j, kind=kind, limit=N is None, P=population, K=top,
-                     warm=warm, meas=meas, N=N, M=M, batch=batch)
+                     warm=warm, meas=meas, batch=batch,
+                     N=jnp.asarray(0 if N is None else N, dt), M=jnp.asarray(M or 0, dt))
             rho = -np.asarray(G.imag, np.float64) / np.pi
             if not np.all(np.isfinite(rho)):
                 raise ValueError(
