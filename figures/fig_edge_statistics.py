@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.set_title(f"({'ab'[beta - 1]}) β={beta}, Q={meta['Q']}: λ_max vs TW{beta}")
         ax.legend(fontsize=7, loc="upper right", framealpha=0.85)
         ax.set_xlim(-6, 4)
+        ax.set_ylim(0, 1.45 * ax.get_ylim()[1])  # room for the legend
 
     # (c): crispness
     ax = axes[1, 0]

@@ -19,7 +19,7 @@ from .spectra import esd as esd
 
 __version__ = "0.1.0"
 
-_LAZY = ("edge", "fit", "metrics", "phases", "networks", "sweep", "plotting", "cli")
+_LAZY = ("edge", "fit", "metrics", "phases", "networks", "sweep", "plotting", "cli", "hessian")
 
 
 def __getattr__(name):  # lazy subpackages keep `import htrmt` fast

@@ -155,7 +155,12 @@ def frechet_law(mu: float, N: int, M: int, *, tail_constant: float = 1.0) -> Fre
     _check_mu_sizes(mu, N, M)
     check_scalar(tail_constant, "tail_constant", gt=0)
     mu = float(mu)
-    scale = math.exp((2.0 / mu) * math.log(float(tail_constant) * N * M) - math.log(N))
+    try:
+        scale = (float(tail_constant) * N * M) ** (2.0 / mu) / N
+    except OverflowError:
+        raise ValueError(
+            f"the Fréchet scale (c·N·M)^(2/mu)/N overflows float64 for mu={mu}, N={N}, M={M}"
+        ) from None
     return FrechetLaw(shape=mu / 2.0, scale=scale)
 
 
