@@ -42,7 +42,10 @@ def test_expected_json_is_well_formed(paper):
     for name, chk in exp["checks"].items():
         assert chk["kind"] in C.KINDS, name
         assert chk["value"].split(".")[0] == chk["part"], name
+        assert any(mode in chk for mode in C.MODES), name
         for mode in C.MODES:
+            if mode not in chk:  # a check of one mode only (the README says why)
+                continue
             spec = chk[mode]
             if chk["kind"] == "one_of":
                 assert isinstance(spec["expected"], list) and spec["expected"], name
@@ -70,11 +73,12 @@ def test_quick_repro_meets_expected_numbers(paper, tmp_path):
     bad = [
         (r["name"], r["expected"], r["tol"], r["obtained"], r["status"])
         for r in res["checks"]
-        if r["status"] != "pass"
+        if r["status"] not in ("pass", "no expectation in this mode")
     ]
     assert not bad, bad
     assert out.returncode == 0, out.stderr[-3000:]
-    assert res["num_pass"] == len(C.load_expected(ROOT / "paper_repro" / paper)["checks"])
+    checks = C.load_expected(ROOT / "paper_repro" / paper)["checks"]
+    assert res["num_pass"] == sum("quick" in c for c in checks.values()) > 0
     assert (folder / "results.md").exists() and (folder / "results.meta.json").exists()
 
     # a rerun reads every finished part instead of recomputing it

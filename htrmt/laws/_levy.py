@@ -211,7 +211,7 @@ def _run(key, z, mu, Q, *, kind, limit, P, K, warm, meas, N, M):
                 c, rem, d = _side_wigner_finite(
                     kc, P, N, K, mu, sN**2 / (2 * N), sN * jnp.sqrt(2.0 / N), rdt
                 )
-            return (c, rem, d), None
+            return (c, rem, d.astype(rdt)), None
         if limit:
             col = _side_limit(kc, P, K, mu, jnp.asarray(1.0, rdt), rdt)
             row = _side_limit(kr, P, K, mu, 1.0 / Q, rdt)
@@ -225,6 +225,8 @@ def _run(key, z, mu, Q, *, kind, limit, P, K, warm, meas, N, M):
             g, h = carry
             kc, ki, kj = jax.random.split(k, 3)
             col, row = couplings(kc)
+            col = tuple(a.astype(cdt) for a in col)
+            row = None if row is None else tuple(a.astype(cdt) for a in row)
             if kind == "wigner":
                 c, rem, d = col
                 idx = jax.random.randint(ki, c.shape, 0, P)

@@ -45,7 +45,8 @@ CONFIG = {
             "Q": 2,
             "mu": [0.75, 1.0, 1.5, 2.25, 2.5, 3.0, 3.5, 4.5, 5.5],
             "trials": 8,
-            "analysis": 2,
+            "limit_mu_max": 1.5,
+            "analysis": 3,
         },
         "b": {
             "width": 256,
@@ -71,7 +72,8 @@ CONFIG = {
             "mu": [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 3.75,
                    4.25, 4.5, 5.0, 5.5, 6.0],
             "trials": 16,
-            "analysis": 2,
+            "limit_mu_max": 1.5,
+            "analysis": 3,
         },
         "b": {
             "width": 256,
@@ -149,9 +151,9 @@ def part_a(cfg, folder: Path, seed: int, *, force: bool = False) -> dict:
             "limit": mu / 2 + 1 if mu < 2 else None,
         }
         per_mu.append(row)
-        if mu < 2 and a.size:
+        if mu <= cfg["limit_mu_max"] and a.size:
             devs.append(row["mean"] - (mu / 2 + 1))
-        elif 2 < mu < 4:
+        if 2 < mu < 4:
             xs_mid.append(np.full(a.shape, mu))
             ys_mid.append(a)
         elif mu > 4:
@@ -179,6 +181,7 @@ def part_a(cfg, folder: Path, seed: int, *, force: bool = False) -> dict:
         "cv_low": cv_lo,
         "cv_high": cv_hi,
         "cv_ratio": cv_hi / cv_lo,
+        "saturation_gap": s_mid - s_hi,
     }
 
 

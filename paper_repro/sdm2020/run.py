@@ -111,7 +111,7 @@ def _train_one(seed: int, salt: int, depth: int, width: int, l2: float, cfg, dat
     m = _metrics(model)
     acc = C.accuracy(model, data[2], data[3])
     print(
-        f"  depth {depth} width {width:4d} L2 {l2:.0e}: α̂ = {m['alpha_weighted']:.3f}, "
+        f"  depth {depth} width {width:4d} L2 {l2:.2g}: α̂ = {m['alpha_weighted']:.3f}, "
         f"log-norm = {m['log_norm']:.3f}, test acc {acc:.4f}",
         flush=True,
     )
@@ -190,7 +190,7 @@ def _extra_md(results: dict) -> str:
         md += markdown_table(
             ["depth", "width", "L2", "α̂", "mean α", "log-norm", "train CE", "test acc"],
             [
-                (m["depth"], m["width"], f"{m['l2']:.0e}", m["alpha_weighted"], m["alpha"],
+                (m["depth"], m["width"], f"{m['l2']:.2g}", m["alpha_weighted"], m["alpha"],
                  m["log_norm"], m["train_loss"], m["test_accuracy"])
                 for m in res["models"]
             ],
