@@ -1,7 +1,8 @@
 """Figure: edge statistics of λ_max — Tracy–Widom fluctuations, crispness, Fréchet edges.
 
-Plots only from ``out/sims/edge_study/edge_study.{npz,json}`` (run ``python -m sims.edge_study``
-first). Writes ``out/figures/fig_edge_statistics.png`` and ``.pdf``.
+Plots only from ``out/sims/edge_study/edge_study.{npz,json}`` (``--quick``: the quick data set in
+``out/sims/edge_study/quick/``), running ``sims.edge_study`` first when the data are missing.
+Writes ``out/figures/fig_edge_statistics.png`` and ``.pdf``.
 
 Usage:
     python -m figures.fig_edge_statistics [--data out/sims/edge_study] [--out out/figures]
@@ -28,9 +29,10 @@ def _tw_pdf(beta: int):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default="out/sims/edge_study")
+    p.add_argument("--data", default=None, help="simulation output (default: the study's)")
     p.add_argument("--out", default="out/figures")
-    p.add_argument("--quick", action="store_true", help="accepted for symmetry; no effect")
+    p.add_argument("--quick", action="store_true", help="plot the quick (small) data set")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulation data")
     args = p.parse_args(argv)
 
     import matplotlib
@@ -38,11 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data_dir = Path(args.data)
+    from sims import edge_study
+
+    data_dir = Path(args.data or edge_study.default_out(args.quick))
     if not (data_dir / "edge_study.npz").exists():
-        raise FileNotFoundError(
-            f"{data_dir / 'edge_study.npz'} not found: run `python -m sims.edge_study` first"
-        )
+        print(f"{data_dir / 'edge_study.npz'} missing: running the simulation", flush=True)
+        sim_argv = ["--out", str(data_dir), "--seed", str(args.seed)]
+        edge_study.main(sim_argv + (["--quick"] if args.quick else []))
     d = np.load(data_dir / "edge_study.npz")
     meta = json.loads((data_dir / "edge_study.json").read_text())
     Ms = meta["tw_Ms"]

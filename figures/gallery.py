@@ -1,4 +1,5 @@
-"""One HTML page with every figure and every paper reproduction's expected-vs-obtained table.
+"""One HTML page with every figure and every paper reproduction's expected-vs-obtained table
+(and the reproduction's own figure).
 
 ``python -m figures.gallery [--figures out/figures] [--repro out/paper_repro] [--out out/gallery]``
 writes ``<out>/index.html``. Images are linked by relative paths (the page stays valid as long
@@ -100,7 +101,7 @@ def _repro_names() -> list[str]:
         return []
 
 
-def _figures_section(fig_dir: Path, out: Path) -> tuple[str, list[Path]]:
+def _figures_section(fig_dir: Path, out: Path, shown: Path) -> tuple[str, list[Path]]:
     pngs = sorted(fig_dir.glob("*.png")) if fig_dir.is_dir() else []
     parts = ["<h2>Figures</h2>"]
     if pngs:
@@ -120,7 +121,7 @@ def _figures_section(fig_dir: Path, out: Path) -> tuple[str, list[Path]]:
             )
         parts.append("</div>")
     else:
-        parts.append(f'<p class="missing">No figure in <code>{_e(fig_dir)}</code>.</p>')
+        parts.append(f'<p class="missing">No figure in <code>{_e(shown)}</code>.</p>')
     stems = {p.stem for p in pngs}
     missing = [n for n in _figure_names() if n not in stems and f"fig_{n}" not in stems]
     if missing:
@@ -129,7 +130,7 @@ def _figures_section(fig_dir: Path, out: Path) -> tuple[str, list[Path]]:
             "<th>command that produces it</th></tr>"
         )
         for n in missing:
-            cmd = f"python -m figures {n} --out {fig_dir}"
+            cmd = f"python -m figures {n} --out {shown}"
             parts.append(f"<tr><td>{_e(n)}</td><td><code>{_e(cmd)}</code></td></tr>")
         parts.append("</table>")
     return "\n".join(parts), pngs
@@ -138,8 +139,10 @@ def _figures_section(fig_dir: Path, out: Path) -> tuple[str, list[Path]]:
 def _repro_section(repro_dir: Path, out: Path) -> str:
     parts = ["<h2>Paper reproductions</h2>"]
     found = set()
-    papers = sorted(set(_repro_names()) | ({p.name for p in repro_dir.iterdir() if p.is_dir()}
-                                          if repro_dir.is_dir() else set()))
+    papers = sorted(
+        set(_repro_names())
+        | ({p.name for p in repro_dir.iterdir() if p.is_dir()} if repro_dir.is_dir() else set())
+    )
     for paper in papers:
         runs = sorted((repro_dir / paper).glob("*/results.json")) if repro_dir.is_dir() else []
         if not runs:
@@ -168,6 +171,17 @@ def _repro_section(repro_dir: Path, out: Path) -> str:
                     f'<td class="{_e(st)}">{_e(st)}</td></tr>'
                 )
             parts.append("</table>")
+            pngs = sorted(res_path.parent.glob("*.png"))
+            if pngs:
+                parts.append('<div class="grid">')
+                for png in pngs:
+                    rel = Path(os.path.relpath(png.resolve(), out)).as_posix()
+                    parts.append(
+                        f'<figure><a href="{_e(rel)}"><img src="{_e(rel)}" alt="{_e(png.stem)}" '
+                        f'loading="eager"></a><figcaption><code>{_e(paper)}/'
+                        f"{_e(res_path.parent.name)}/{_e(png.name)}</code></figcaption></figure>"
+                    )
+                parts.append("</div>")
             md = res_path.with_name("results.md")
             if md.exists():
                 rel = Path(os.path.relpath(md.resolve(), out)).as_posix()
@@ -202,7 +216,7 @@ def build(
 
     fig_dir, rep_dir, out = Path(figures_dir), Path(repro_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fig_html, pngs = _figures_section(fig_dir.resolve(), out.resolve())
+    fig_html, pngs = _figures_section(fig_dir.resolve(), out.resolve(), fig_dir)
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>htrmt: figures and paper reproductions</title>"
@@ -219,7 +233,9 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m figures.gallery", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m figures.gallery", description=__doc__.splitlines()[0]
+    )
     root = Path(os.environ.get("HTRMT_OUT", "out"))
     p.add_argument("--figures", default=str(root / "figures"), help="folder of the figure PNGs")
     p.add_argument("--repro", default=str(root / "paper_repro"), help="paper_repro output root")

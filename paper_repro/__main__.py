@@ -1,4 +1,4 @@
-"""``python -m paper_repro [NAME ...] [--quick|--full] [--seed S] [--out DIR] [--force] [--list]``."""
+"""``python -m paper_repro [NAME ...] [--quick|--full] [--seed S] [--out DIR] [--force]``."""
 
 from __future__ import annotations
 

@@ -54,7 +54,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="small and fast (as CI runs it; default)")
     g.add_argument("--full", action="store_true", help="the larger reproduction")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0, the one expected.json uses)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed (default 0, the one expected.json uses)"
+    )
     p.add_argument("--out", default=None, help="output root (default $HTRMT_OUT or out)")
     p.add_argument("--force", action="store_true", help="recompute parts already finished")
     p.add_argument("--parts", nargs="*", default=None, help="only these parts (default: all)")
@@ -135,7 +137,9 @@ def jax_tree_cast(model, dtype):
     import equinox as eqx
     import jax
 
-    return jax.tree_util.tree_map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, model)
+    return jax.tree_util.tree_map(
+        lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, model
+    )
 
 
 def linear_weights(model) -> list:
@@ -257,7 +261,9 @@ def _lookup(results: Mapping[str, Any], path: str) -> Any:
     return cur
 
 
-def evaluate_checks(expected: Mapping[str, Any], results: Mapping[str, Any], mode: str) -> list[dict]:
+def evaluate_checks(
+    expected: Mapping[str, Any], results: Mapping[str, Any], mode: str
+) -> list[dict]:
     """Compare each check of ``expected["checks"]`` with the obtained value.
 
     A check: ``{"part", "value" (dotted path in the results), "what", "kind", "<mode>":
@@ -380,6 +386,26 @@ def write_results(
         script=f"python -m paper_repro {paper} --{mode}",
     )
     return rows
+
+
+def save_figure(fig, folder: Path, name: str = "figure") -> Path:
+    """Write ``<folder>/<name>.png`` and ``.pdf`` (the gallery shows the PNG)."""
+    import matplotlib.pyplot as plt
+
+    for ext in ("png", "pdf"):
+        fig.savefig(folder / f"{name}.{ext}", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return folder / f"{name}.png"
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def load_expected(paper_dir: Path) -> dict:

@@ -10,11 +10,12 @@ Three experiments on λ_max of ``X = WᵀW/N``:
    N (slope ``4/µ − 1`` expected for µ < 4, 0 for µ > 4), with the Fréchet prediction.
 
 Writes ``edge_study.npz`` and ``edge_study.json`` (seed, sizes, x64, versions, device, git
-commit, fitted exponents, KS distances) to ``out/sims/edge_study/``; the figure script
+commit, fitted exponents, KS distances) to ``out/sims/edge_study/`` (``--quick``:
+``out/sims/edge_study/quick/``); the figure script
 ``figures/fig_edge_statistics.py`` plots from them.
 
 Usage:
-    python -m sims.edge_study [--quick] [--seed 0] [--out out/sims/edge_study]
+    python -m sims.edge_study [--quick] [--seed 0] [--out DIR]
 """
 
 from __future__ import annotations
@@ -69,11 +70,20 @@ def _slope(x, y):
     return float(coef[0]), float(coef[1])
 
 
+def default_out(quick: bool) -> str:
+    """Where the study writes by default (the quick data set apart from the full one)."""
+    return "out/sims/edge_study/quick" if quick else "out/sims/edge_study"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="out/sims/edge_study")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default out/sims/edge_study, or out/sims/edge_study/quick)",
+    )
     args = p.parse_args(argv)
 
     quick = args.quick
@@ -170,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[frechet] mu={mu} slope={s:.3f} (expected {reg.exponent:.3f})", flush=True)
     data["ht_N"] = np.array(ht_Ns)
 
-    out = Path(args.out)
+    out = Path(args.out or default_out(quick))
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "edge_study.npz", **data)
     meta.update(

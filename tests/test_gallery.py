@@ -61,21 +61,43 @@ def _make_repro(root: Path) -> None:
     expected = {
         "title": "A & B <test>",
         "checks": {
-            "x.close": {"part": "x", "value": "x.v", "what": "v near 1", "kind": "approx",
-                        "quick": {"expected": 1.0, "tol": 0.1}},
-            "x.phase": {"part": "x", "value": "x.p", "what": "phase", "kind": "one_of",
-                        "quick": {"expected": ["random-like"]}},
+            "x.close": {
+                "part": "x",
+                "value": "x.v",
+                "what": "v near 1",
+                "kind": "approx",
+                "quick": {"expected": 1.0, "tol": 0.1},
+            },
+            "x.phase": {
+                "part": "x",
+                "value": "x.p",
+                "what": "phase",
+                "kind": "one_of",
+                "quick": {"expected": ["random-like"]},
+            },
         },
     }
-    C.write_results(folder, "implicit_self_regularization", "quick", 0, expected,
-                    {"x": {"v": 1.05, "p": "heavy-tailed", "seconds": 0.1}})
+    _make_figures(folder, ["figure"])  # the reproduction's own figure
+    C.write_results(
+        folder,
+        "implicit_self_regularization",
+        "quick",
+        0,
+        expected,
+        {"x": {"v": 1.05, "p": "heavy-tailed", "seconds": 0.1}},
+    )
 
 
 def _body_attrs(page: Path, tmp: Path) -> dict[str, str]:
     exe = _chromium()
     assert exe is not None
-    cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'chromium-profile'}", "--dump-dom",
-           page.resolve().as_uri()]
+    cmd = [
+        exe,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     m = re.search(r"<body([^>]*)>", out.stdout)
     assert m, f"no <body> in Chromium's DOM dump (rc {out.returncode}): {out.stderr[-2000:]}"
@@ -98,6 +120,7 @@ def test_gallery_lists_figures_missing_ones_and_repro_tables(tmp_path):
     assert ">pass<" in text and ">FAIL<" in text
     # a reproduction never run is listed with its command
     assert "python -m paper_repro sdm2020 --quick" in text
+    assert 'src="../paper_repro/implicit_self_regularization/quick/figure.png"' in text
     assert "<script>" in text and 'data-images="pending"' in text
 
 
@@ -118,7 +141,7 @@ def test_gallery_images_load_in_headless_chromium(tmp_path):
     page = build(tmp_path / "figures", tmp_path / "paper_repro", tmp_path / "gallery")
     attrs = _body_attrs(page, tmp_path)
     assert attrs.get("data-images") == "ok", attrs
-    assert attrs.get("data-num-images") == str(len(names)), attrs
+    assert attrs.get("data-num-images") == str(len(names) + 1), attrs  # + the repro's figure
 
 
 @pytest.mark.skipif(_chromium() is None, reason="Chromium not installed")
@@ -137,7 +160,15 @@ def test_gallery_cli(tmp_path):
     from figures.gallery import main
 
     _make_figures(tmp_path / "figures", ["one"])
-    rc = main(["--figures", str(tmp_path / "figures"), "--repro", str(tmp_path / "r"),
-               "--out", str(tmp_path / "g")])
+    rc = main(
+        [
+            "--figures",
+            str(tmp_path / "figures"),
+            "--repro",
+            str(tmp_path / "r"),
+            "--out",
+            str(tmp_path / "g"),
+        ]
+    )
     assert rc == 0
     assert 'src="../figures/one.png"' in (tmp_path / "g" / "index.html").read_text()

@@ -84,7 +84,7 @@ def test_quick_repro_meets_expected_numbers(paper, tmp_path):
     # a rerun reads every finished part instead of recomputing it
     again = _run(["-m", "paper_repro", paper, "--quick", "--out", str(tmp_path)])
     assert again.returncode == 0, again.stderr[-3000:]
-    parts = sorted(p.stem[len("part_"):] for p in folder.glob("part_*.json"))
+    parts = sorted(p.stem[len("part_") :] for p in folder.glob("part_*.json"))
     assert parts
     for p in parts:
         assert f"[{p}] finished earlier" in again.stdout, (p, again.stdout[-2000:])
@@ -105,8 +105,9 @@ def test_unknown_name_lists_valid_ones():
 
 
 def _expected(kind, spec):
-    return {"checks": {"c": {"part": "p", "value": "p.v", "what": "w", "kind": kind,
-                             "quick": spec}}}
+    return {
+        "checks": {"c": {"part": "p", "value": "p.v", "what": "w", "kind": kind, "quick": spec}}
+    }
 
 
 @pytest.mark.parametrize(
@@ -169,7 +170,32 @@ def test_regression_statistics_against_scipy():
     y = 0.3 * x + rng.normal(size=12)
     r = regression(x, y)
     lr = stats.linregress(x, y)
-    np.testing.assert_allclose([r["slope"], r["intercept"], r["r2"]],
-                               [lr.slope, lr.intercept, lr.rvalue**2], rtol=1e-10)
+    np.testing.assert_allclose(
+        [r["slope"], r["intercept"], r["r2"]], [lr.slope, lr.intercept, lr.rvalue**2], rtol=1e-10
+    )
     np.testing.assert_allclose(r["rmse"], np.sqrt(np.mean((y - lr.slope * x - lr.intercept) ** 2)))
     np.testing.assert_allclose(r["tau"], stats.kendalltau(x, y).statistic)
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_expected_numbers_follow_the_stated_rule(paper):
+    """approx checks: expected = mean of the recorded seed values, tol = K × their sd; every
+    declared check is in expected.json and nothing else."""
+    import importlib
+
+    import numpy as np
+
+    from paper_repro._tolerances import K
+
+    mod = importlib.import_module(f"paper_repro.{paper}.run")
+    exp = C.load_expected(ROOT / "paper_repro" / paper)
+    assert list(exp["checks"]) == list(mod.CHECKS)
+    for name, chk in exp["checks"].items():
+        if chk["kind"] != "approx":
+            assert chk["full"]["expected"] == mod.CHECKS[name]["spec"]["expected"], name
+            continue
+        seeds = np.asarray(chk["quick"]["seeds"])
+        assert seeds.size >= 5, name
+        np.testing.assert_allclose(chk["quick"]["expected"], seeds.mean(), atol=1e-4)
+        np.testing.assert_allclose(chk["quick"]["tol"], K * seeds.std(ddof=1), atol=2e-4)
+        assert chk["quick"]["tol"] > 0, name

@@ -36,6 +36,8 @@ from paper_repro import _common as C
 from sims._common import markdown_table
 
 PAPER = "implicit_self_regularization"
+TITLE = "Martin & Mahoney (2021), Implicit Self-Regularization in Deep Neural Networks"
+REFERENCE = "JMLR 22(165):1-73, 2021"
 HERE = Path(__file__).resolve().parent
 
 CONFIG = {
@@ -69,8 +71,26 @@ CONFIG = {
         "a": {
             "M": 500,
             "Q": 2,
-            "mu": [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 3.75,
-                   4.25, 4.5, 5.0, 5.5, 6.0],
+            "mu": [
+                0.5,
+                0.75,
+                1.0,
+                1.25,
+                1.5,
+                1.75,
+                2.25,
+                2.5,
+                2.75,
+                3.0,
+                3.25,
+                3.5,
+                3.75,
+                4.25,
+                4.5,
+                5.0,
+                5.5,
+                6.0,
+            ],
             "trials": 16,
             "limit_mu_max": 1.5,
             "analysis": 3,
@@ -92,6 +112,118 @@ CONFIG = {
         },
         "d": {"width": 256, "depth": 2, "lr": 0.05, "epochs": 30, "batch_size": 32},
     },
+}
+
+# The checks of expected.json: kind, the value's path in the results and what it means. The
+# numbers of the "approx" checks are derived from the seed spread by ``python -m
+# paper_repro._tolerances``; min/max/one_of checks carry the paper's claim as their threshold.
+NON_COLLAPSE = ["random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed"]
+CHECKS = {
+    "a.limit_max_abs_dev": dict(
+        part="a",
+        kind="max",
+        what=(
+            "µ ≤ 1.5: largest |mean α − (µ/2 + 1)| (paper: α = µ/2 + 1; tolerance: finite-size "
+            "bias + spread, mean + 4 sd over seeds)"
+        ),
+        spec={"expected": 0.0, "tol": 0.26},
+    ),
+    "a.slope_mid": dict(
+        part="a",
+        kind="min",
+        what="2 < µ < 4: slope of the least-squares line α = aµ + b (paper: linear, slope > 1/2)",
+        spec={"expected": 0.5, "tol": 0.0},
+    ),
+    "a.cv_ratio": dict(
+        part="a",
+        kind="min",
+        what=(
+            "µ > 4 against µ < 2: ratio of the relative spread sd(α)/mean(α) of the fits (paper: "
+            "fits unreliable beyond µ = 4; claim: at least 2×)"
+        ),
+        spec={"expected": 2.0, "tol": 0.0},
+    ),
+    "a.saturation_gap": dict(
+        part="a",
+        kind="min",
+        full_only=True,
+        what=(
+            "slope for 2 < µ < 4 minus slope for µ > 4 (paper: saturation beyond µ = 4; full mode"
+            " only: with 8 trials at M = 200 the quick gap has sd 3 over seeds)"
+        ),
+        spec={"expected": 0.0, "tol": 0.0},
+    ),
+    "a.mean_alpha_high": dict(
+        part="a",
+        kind="approx",
+        what=(
+            "µ > 4: mean fitted α (no saturation near µ/2 + 1 at this size with the KS-min fitter)"
+        ),
+    ),
+    "b.phase_largest_batch": dict(
+        part="b",
+        kind="one_of",
+        what="phase of layer 1 at the largest batch (paper: random-like)",
+        spec={"expected": ["random-like", "bleeding-out"]},
+    ),
+    "b.phase_smallest_batch": dict(
+        part="b",
+        kind="one_of",
+        what=(
+            "phase of layer 1 at batch 2 (paper: heavy-tailed; found here: bulk+spikes, α in the "
+            "heavy-tailed range)"
+        ),
+        spec={"expected": ["bulk+spikes", "heavy-tailed"]},
+    ),
+    "b.tau_batch_alpha": dict(
+        part="b",
+        kind="min",
+        what=(
+            "Kendall τ(batch size, α): α falls as the batch shrinks (at most one discordant pair "
+            "of 10 in quick mode)"
+        ),
+        spec={"expected": 0.6, "tol": 0.0},
+    ),
+    "b.tau_batch_ratio": dict(
+        part="b",
+        kind="max",
+        what=(
+            "Kendall τ(batch size, λmax/λ+): the top eigenvalue leaves the MP bulk as the batch "
+            "shrinks"
+        ),
+        spec={"expected": -0.6, "tol": 0.0},
+    ),
+    "b.alpha_smallest_batch": dict(part="b", kind="approx", what="α of layer 1 at batch 2"),
+    "b.ratio_smallest_batch": dict(part="b", kind="approx", what="λmax/λ+ of layer 1 at batch 2"),
+    "c.strong.phase": dict(
+        part="c",
+        kind="one_of",
+        what="phase of the layer under strong L2 (paper: rank-collapse)",
+        spec={"expected": ["rank-collapse"]},
+    ),
+    "c.none.phase": dict(
+        part="c",
+        kind="one_of",
+        what="phase of the same layer without L2 (not rank-collapse)",
+        spec={"expected": NON_COLLAPSE},
+    ),
+    "c.strong.hard_rank_fraction": dict(
+        part="c", kind="approx", what="hard rank / M of the layer under strong L2"
+    ),
+    "d.entropy_drop": dict(
+        part="d",
+        kind="approx",
+        what="matrix entropy of layer 1: initial − final (paper: entropy falls during training)",
+    ),
+    "d.fraction_decreasing": dict(
+        part="d", kind="approx", what="fraction of epochs over which the entropy of layer 1 fell"
+    ),
+    "d.all_layers_fall": dict(
+        part="d",
+        kind="one_of",
+        what="every layer's entropy ends below its initial value",
+        spec={"expected": [True]},
+    ),
 }
 
 # the layer whose ESD is classified in (b)-(d): the 256×256 hidden-to-hidden matrix
@@ -360,8 +492,13 @@ def _extra_md(results: dict) -> str:
         md += "\n## (a) α against µ (mean over trials, `htrmt.fit.powerlaw`)\n\n" + markdown_table(
             ["µ", "µ/2+1", "mean α", "sd", "fits ok"],
             [
-                (r["mu"], r["mu"] / 2 + 1 if r["mu"] < 2 else float("nan"), r["mean"], r["sd"],
-                 r["num_ok"])
+                (
+                    r["mu"],
+                    r["mu"] / 2 + 1 if r["mu"] < 2 else float("nan"),
+                    r["mean"],
+                    r["sd"],
+                    r["num_ok"],
+                )
                 for r in a["per_mu"]
             ],
             fmt="{:.2f}",
@@ -374,8 +511,15 @@ def _extra_md(results: dict) -> str:
         md += "\n## (b) batch-size sweep (layer 1, 256×256)\n\n" + markdown_table(
             ["batch", "phase", "α", "λmax/λ+", "outliers", "train CE", "test acc"],
             [
-                (r["batch_size"], r["layer"]["phase"], r["layer"]["alpha"], r["layer"]["ratio"],
-                 r["layer"]["num_outliers"], r["train_loss"], r["test_accuracy"])
+                (
+                    r["batch_size"],
+                    r["layer"]["phase"],
+                    r["layer"]["alpha"],
+                    r["layer"]["ratio"],
+                    r["layer"]["num_outliers"],
+                    r["train_loss"],
+                    r["test_accuracy"],
+                )
                 for r in results["b"]["rows"]
             ],
             fmt="{:.3f}",
@@ -384,8 +528,14 @@ def _extra_md(results: dict) -> str:
         md += "\n## (c) strong L2 on layer 1\n\n" + markdown_table(
             ["run", "L2 coefficient", "phase", "hard rank", "null fraction", "test acc"],
             [
-                (k, v["l2"], v["phase"], f"{v['layer']['hard_rank']}/{v['layer']['M']}",
-                 v["null_fraction"], v["test_accuracy"])
+                (
+                    k,
+                    v["l2"],
+                    v["phase"],
+                    f"{v['layer']['hard_rank']}/{v['layer']['M']}",
+                    v["null_fraction"],
+                    v["test_accuracy"],
+                )
                 for k, v in results["c"].items()
                 if isinstance(v, dict) and "phase" in v
             ],
@@ -400,8 +550,82 @@ def _extra_md(results: dict) -> str:
     return md
 
 
-PARTS = {"a": ("alpha_mu", None), "b": ("batch", part_b), "c": ("rank_collapse", part_c),
-         "d": ("entropy", part_d)}
+def plot(results: dict, folder: Path) -> Path | None:
+    """One figure of the parts that ran: (a) α(µ), (b) α and λmax/λ+ against the batch size,
+    (c) hard rank against the L2 coefficient, (d) entropy per epoch."""
+    if not results:
+        return None
+    plt = C.pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    ax = axes[0]
+    if "a" in results:
+        pm = results["a"]["per_mu"]
+        mu = np.array([r["mu"] for r in pm])
+        ax.errorbar(
+            mu,
+            [r["mean"] for r in pm],
+            yerr=[r["sd"] for r in pm],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            label="fitted α (mean ± sd)",
+        )
+        g = np.linspace(mu.min(), 2, 50)
+        ax.plot(g, g / 2 + 1, "k--", label="µ/2 + 1")
+        ax.axvspan(2, 4, color="0.92", zorder=0)
+        ax.set_yscale("log")
+        ax.set_xlabel("entries' tail index µ")
+        ax.set_ylabel("ESD power-law exponent α")
+        ax.set_title("(a) α against µ (Pareto matrices)")
+        ax.legend(fontsize=8)
+    ax = axes[1]
+    if "b" in results:
+        rows = results["b"]["rows"]
+        bs = [r["batch_size"] for r in rows]
+        ax.plot(bs, [r["layer"]["alpha"] for r in rows], "o-", label="α (power-law fit)")
+        ax.plot(bs, [r["layer"]["ratio"] for r in rows], "s-", label="λmax / λ+ (MP fit)")
+        for b, r in zip(bs, rows, strict=True):
+            ax.annotate(
+                r["layer"]["phase"],
+                (b, r["layer"]["alpha"]),
+                fontsize=7,
+                rotation=30,
+                xytext=(3, 6),
+                textcoords="offset points",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch size")
+        ax.set_title("(b) layer 1 against batch size (phase labels)")
+        ax.legend(fontsize=8)
+    ax = axes[2]
+    if "c" in results:
+        runs = [(k, v) for k, v in results["c"].items() if isinstance(v, dict) and "phase" in v]
+        ax.bar(range(len(runs)), [v["hard_rank_fraction"] for _, v in runs], color="C2")
+        ax.set_xticks(
+            range(len(runs)), [f"{k}\nL2 = {v['l2']:g}\n{v['phase']}" for k, v in runs], fontsize=8
+        )
+        ax.set_ylabel("hard rank / M")
+        ax.set_title("(c) L2 on layer 1 only")
+    ax = axes[3]
+    if "d" in results:
+        h = results["d"]["history"]
+        ent = np.asarray(h["entropy"])
+        for i in range(ent.shape[1]):
+            ax.plot(h["epoch"], ent[:, i], "o-", ms=3, label=f"layer {i}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("matrix entropy")
+        ax.set_title("(d) entropy during training")
+        ax.legend(fontsize=8)
+    fig.suptitle("Martin & Mahoney (2021), Implicit Self-Regularization: small-scale reproduction")
+    return C.save_figure(fig, folder)
+
+
+PARTS = {
+    "a": ("alpha_mu", None),
+    "b": ("batch", part_b),
+    "c": ("rank_collapse", part_c),
+    "d": ("entropy", part_d),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,11 +647,12 @@ def main(argv: list[str] | None = None) -> int:
         if p == "a":
             fn = lambda: part_a(cfg["a"], folder, args.seed, force=args.force)  # noqa: E731
         else:
-            fn = (lambda f, c: (lambda: f(c, args.seed)))(PARTS[p][1], cfg[p])
+            fn = (lambda f, c: lambda: f(c, args.seed))(PARTS[p][1], cfg[p])
         results[p] = C.cached_part(folder, p, conf, fn, force=args.force)
     rows = C.write_results(
         folder, PAPER, mode, args.seed, expected, results, extra_md=_extra_md(results), sizes=cfg
     )
+    plot(results, folder)
     return C.finish(rows, folder)
 
 

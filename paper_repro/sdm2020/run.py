@@ -33,6 +33,8 @@ from paper_repro import _common as C
 from sims._common import markdown_table
 
 PAPER = "sdm2020"
+TITLE = "Martin & Mahoney (2020), Heavy-Tailed Universality Predicts Trends in Test Accuracies"
+REFERENCE = "Proc. SIAM SDM 2020, pp. 505-513"
 HERE = Path(__file__).resolve().parent
 
 CONFIG = {
@@ -62,13 +64,57 @@ CONFIG = {
         "l2": {
             "depth": 2,
             "width": 256,
-            "l2": [0.0, 5e-4, 1e-3, 1.5e-3, 2e-3, 3e-3, 4e-3, 6e-3, 8e-3, 1.2e-2, 1.6e-2,
-                   2.4e-2, 3.2e-2],
+            "l2": [
+                0.0,
+                5e-4,
+                1e-3,
+                1.5e-3,
+                2e-3,
+                3e-3,
+                4e-3,
+                6e-3,
+                8e-3,
+                1.2e-2,
+                1.6e-2,
+                2.4e-2,
+                3.2e-2,
+            ],
             "lr": 0.05,
             "epochs": 30,
             "batch_size": 32,
         },
     },
+}
+
+
+# The checks of expected.json (numbers derived by ``python -m paper_repro._tolerances``).
+CHECKS = {
+    "arch.fit.tau": dict(
+        part="arch",
+        kind="approx",
+        what="depth/width series: Kendall τ(α̂, test accuracy) (paper: negative)",
+    ),
+    "arch.fit.r2": dict(
+        part="arch", kind="approx", what="depth/width series: R² of accuracy = a·α̂ + b"
+    ),
+    "arch.fit.rmse": dict(
+        part="arch", kind="approx", what="depth/width series: RMSE of that line (accuracy units)"
+    ),
+    "arch.lognorm_vs_alpha_hat.pearson": dict(
+        part="arch",
+        kind="approx",
+        what="depth/width series: Pearson r(log-norm, α̂) (paper: log-norm approximates α̂)",
+    ),
+    "l2.fit.tau": dict(
+        part="l2", kind="approx", what="L2 series: Kendall τ(α̂, test accuracy) (paper: negative)"
+    ),
+    "l2.fit.r2": dict(part="l2", kind="approx", what="L2 series: R² of accuracy = a·α̂ + b"),
+    "l2.fit.rmse": dict(
+        part="l2", kind="approx", what="L2 series: RMSE of that line (accuracy units)"
+    ),
+    "l2.lognorm_vs_alpha_hat.pearson": dict(
+        part="l2", kind="approx", what="L2 series: Pearson r(log-norm, α̂)"
+    ),
 }
 
 
@@ -148,8 +194,11 @@ def _stats(models: list[dict]) -> dict:
     return {
         "models": models,
         "fit": fit,
-        "lognorm_vs_alpha_hat": {"pearson": r, "r2": r * r, **{
-            k: v for k, v in regression(ah, ln).items() if k in ("slope", "intercept", "tau")}},
+        "lognorm_vs_alpha_hat": {
+            "pearson": r,
+            "r2": r * r,
+            **{k: v for k, v in regression(ah, ln).items() if k in ("slope", "intercept", "tau")},
+        },
         "accuracy_range": [float(min(acc)), float(max(acc))],
         "alpha_hat_range": [float(min(ah)), float(max(ah))],
         "trend_holds": bool(fit["tau"] < 0),
@@ -158,9 +207,7 @@ def _stats(models: list[dict]) -> dict:
 
 def series_arch(cfg, seed: int) -> dict:
     data = C.digits_split(seed)
-    models = [
-        _train_one(seed, i, d, w, 0.0, cfg, data) for i, (d, w) in enumerate(cfg["models"])
-    ]
+    models = [_train_one(seed, i, d, w, 0.0, cfg, data) for i, (d, w) in enumerate(cfg["models"])]
     return _stats(models)
 
 
@@ -170,6 +217,50 @@ def series_l2(cfg, seed: int) -> dict:
         _train_one(seed, 0, cfg["depth"], cfg["width"], float(c), cfg, data) for c in cfg["l2"]
     ]
     return _stats(models)
+
+
+def plot(results: dict, folder: Path) -> Path | None:
+    """Per series: test accuracy against α̂ (with the fitted line) and log-norm against α̂."""
+    if not results:
+        return None
+    plt = C.pyplot()
+    n = len(results)
+    fig, axes = plt.subplots(n, 2, figsize=(11, 4.2 * n), squeeze=False)
+    for row, (name, res) in zip(axes, results.items(), strict=True):
+        ms = res["models"]
+        ah = np.array([m["alpha_weighted"] for m in ms])
+        acc = np.array([m["test_accuracy"] for m in ms])
+        ln = np.array([m["log_norm"] for m in ms])
+        f = res["fit"]
+        labels = (
+            [f"d{m['depth']} w{m['width']}" for m in ms]
+            if name == "arch"
+            else [f"{m['l2']:.2g}" for m in ms]
+        )
+        ax = row[0]
+        ax.scatter(ah, acc, c="C0")
+        for x, y, t in zip(ah, acc, labels, strict=True):
+            ax.annotate(t, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        g = np.linspace(ah.min(), ah.max(), 20)
+        ax.plot(
+            g,
+            f["slope"] * g + f["intercept"],
+            "k--",
+            label=f"fit: R² = {f['r2']:.2f}, RMSE = {f['rmse']:.3f}, τ = {f['tau']:.2f}",
+        )
+        ax.set_xlabel("weighted alpha α̂")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"series '{name}': accuracy against α̂")
+        ax.legend(fontsize=8)
+        ax = row[1]
+        ax.scatter(ah, ln, c="C1")
+        r = res["lognorm_vs_alpha_hat"]["pearson"]
+        ax.set_xlabel("weighted alpha α̂")
+        ax.set_ylabel("mean log10 ‖W‖_F²")
+        ax.set_title(f"series '{name}': log-norm against α̂ (r = {r:.3f})")
+    fig.suptitle("Martin & Mahoney (SDM 2020): small-scale reproduction on digits")
+    fig.tight_layout()
+    return C.save_figure(fig, folder)
 
 
 PARTS = {"arch": series_arch, "l2": series_l2}
@@ -190,8 +281,16 @@ def _extra_md(results: dict) -> str:
         md += markdown_table(
             ["depth", "width", "L2", "α̂", "mean α", "log-norm", "train CE", "test acc"],
             [
-                (m["depth"], m["width"], f"{m['l2']:.2g}", m["alpha_weighted"], m["alpha"],
-                 m["log_norm"], m["train_loss"], m["test_accuracy"])
+                (
+                    m["depth"],
+                    m["width"],
+                    f"{m['l2']:.2g}",
+                    m["alpha_weighted"],
+                    m["alpha"],
+                    m["log_norm"],
+                    m["train_loss"],
+                    m["test_accuracy"],
+                )
                 for m in res["models"]
             ],
             fmt="{:.3f}",
@@ -213,12 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for p in PARTS:
         if p in parts:
-            fn = (lambda f, c: (lambda: f(c, args.seed)))(PARTS[p], cfg[p])
-            results[p] = C.cached_part(folder, p, {**cfg[p], "seed": args.seed}, fn,
-                                       force=args.force)
+            fn = (lambda f, c: lambda: f(c, args.seed))(PARTS[p], cfg[p])
+            results[p] = C.cached_part(
+                folder, p, {**cfg[p], "seed": args.seed}, fn, force=args.force
+            )
     rows = C.write_results(
         folder, PAPER, mode, args.seed, expected, results, extra_md=_extra_md(results), sizes=cfg
     )
+    plot(results, folder)
     return C.finish(rows, folder)
 
 
