@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="plot the quick-mode data (default)")
     parser.add_argument("--full", action="store_true", help="plot the full-mode data")
     parser.add_argument(
-        "--out", default=None, help="output PNG (default <data>/fig_calibration.png)"
+        "--out", default="out/figures", help="output folder (default out/figures)"
     )
+    parser.add_argument("--name", default="calibration", help="file name stem (default calibration)")
     args = parser.parse_args(argv)
     root = Path(os.environ.get("HTRMT_OUT", "out"))
     data = (
@@ -40,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         else root / "sims" / "calibrate" / ("full" if args.full else "quick")
     )
     bpath = data / "b_alpha_mu.npz"
+    if not bpath.exists() and args.data is None:
+        print(f"[calibration] {bpath} missing: running python -m sims.calibrate "
+              f"{'--full' if args.full else '--quick'}", flush=True)
+        from sims import calibrate
+
+        calibrate.main(["--full" if args.full else "--quick", "--no-progress"])
     if not bpath.exists():
         print(f"no data at {bpath}: run `python -m sims.calibrate` first", file=sys.stderr)
         return 1
@@ -138,9 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         ax2.set_title("power-law MLE on exact Pareto samples")
         ax2.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(args.out) if args.out else data / "fig_calibration.png"
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) / f"{args.name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
+    fig.savefig(out.with_suffix(".pdf"))
     plt.close(fig)
     print(f"wrote {out}", file=sys.stderr)
     return 0

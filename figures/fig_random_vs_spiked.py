@@ -37,7 +37,7 @@ def main(argv=None) -> int:
                          ha="center", arrowprops=dict(arrowstyle="->", lw=0.7))
     axes[0].set_ylabel("density ρ(λ)")
     fig.suptitle("Random matrix vs random matrix with spikes: spikes leave the MP bulk "
-                 "and lower the entropy", fontsize=11)
+                 "and lower the entropy", fontsize=11, y=1.04)
     save(fig, args.out, "random_vs_spiked")
     assert math.isfinite(float(d["entropy"][1]))
     return 0

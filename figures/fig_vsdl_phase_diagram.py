@@ -9,7 +9,7 @@ solid, unstable dashed, the jump to perfect generalization at α_c and the spino
 Data: ``out/vsdl/diagram`` as written by ``htrmt vsdl diagram`` (computed here when missing, with
 the same defaults; ``--quick`` for a small grid). Usage::
 
-    python -m figures.fig_vsdl_phase_diagram [--quick] [--data DIR] [--out FILE]
+    python -m figures.fig_vsdl_phase_diagram [--quick] [--data DIR] [--out DIR]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _branch_curves(model: str, theory: str):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="out/vsdl/diagram", help="diagram folder")
-    ap.add_argument("--out", default="out/figures/fig_vsdl_phase_diagram.png")
+    ap.add_argument("--out", default="out/figures", help="output folder (default out/figures)")
     ap.add_argument("--quick", action="store_true", help="compute a small diagram if missing")
     args = ap.parse_args(argv)
 
@@ -102,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         fontsize=10,
     )
     ax2.legend(fontsize=7.5, loc="upper right")
-    out = Path(args.out)
+    out = Path(args.out) / "vsdl_phase_diagram.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)
+    fig.savefig(out.with_suffix(".pdf"))
     plt.close(fig)
     print(
         f"wrote {out} (data {data}, N={meta['n']}, {meta['replicas']} replicas, "

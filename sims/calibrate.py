@@ -633,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_figure and (root / "b_alpha_mu.npz").exists():
         from figures import fig_calibration
 
-        fig_calibration.main(["--data", str(root), "--out", str(root / "fig_calibration.png")])
+        fig_calibration.main(["--data", str(root), "--out", str(root), "--name", "fig_calibration"])
     return 0
 
 

@@ -29,7 +29,7 @@ a random member of the other population, and replaces the ``n − top`` smaller 
 mean times the population mean (exact in the limit, where the small terms self-average). In the ``N → ∞``
 limit for ``µ < 2`` the couplings are the points ``(C/Γ_k)^(2/µ)`` of a Poisson process (``Γ_k`` the arrival
 times of a unit-rate Poisson process). The density is ``ρ(λ) = −Im E[G(λ + iη)]/π``, measured at the
-broadenings ``η`` and ``2η`` (``η = eta · max(|λ|, λ_ref)``: relative in the tail) with common random numbers
+broadenings ``η`` and ``2η`` (``η = eta · λ`` for Wishart, ``eta · max(|x|, 1)`` for Wigner) with common random numbers
 and extrapolated linearly to ``η → 0`` (``ρ₀ = 2ρ(η) − ρ(2η)``, error ``O(η²)``). The statistical error is the
 standard error over ``runs`` independent population runs.
 
@@ -317,7 +317,7 @@ def density(
             (``µ < 2``, rescaled units, see :func:`scale`).
         kind: ``"wishart"`` (``X = WᵀW/N``) or ``"wigner"``.
         eta: relative broadening ``η/max(|λ|, λ_ref)`` of the smaller of the two broadenings ``η, 2η``
-            extrapolated to 0; ``λ_ref = 1`` except finite-N Wishart with ``µ < 2``: ``N^(2/µ−1)``.
+            extrapolated to 0; ``λ_ref = 0`` for Wishart (purely relative), 1 for Wigner.
         population: population size per run.
         top: number of largest couplings per node drawn exactly (>= 2).
         resample: redraws of the largest coupling per member in the measurement (variance reduction
@@ -366,10 +366,8 @@ def density(
     xf = np.asarray(xa, dtype=np.float64).reshape(-1)
     M = None if (kind == "wigner" or N is None) else int(N // Q)
     mu_f = float(mu)
-    if kind == "wishart" and N is not None and mu_f < 2:
-        lam_ref = float(N) ** (2 / mu_f - 1)
-    else:
-        lam_ref = 1.0
+    # Wishart: purely relative broadening (λ > 0; for µ < 1 the ESD spans many decades).
+    lam_ref = 0.0 if kind == "wishart" else 1.0
     pos = xf > 0 if kind == "wishart" else np.ones(xf.shape, bool)
     xs = xf[pos]
     out_eta = np.zeros((runs, 2, xf.size))
