@@ -1,8 +1,11 @@
 """Benchmarks: the cavity (population dynamics) Lévy density, and Lanczos vs dense eigvalsh.
 
-1. Time for a heavy-tailed Wishart density (µ = 1.5, Q = 2, N = 1000) on 200 grid points with the default
-   settings, its stated accuracy (the reported error estimate) and a check against a sampled ESD (KS).
-2. Top-5 eigenvalues of one 4000×4000 Wigner matrix: htrmt.hessian.top_eigenvalues (matrix-free Lanczos
+1. Time for a heavy-tailed Wishart density (µ = 1.5, Q = 2, N = 1000) on 200 grid points with the
+default
+   settings, its stated accuracy (the reported error estimate) and a check against a sampled ESD
+   (KS).
+2. Top-5 eigenvalues of one 4000×4000 Wigner matrix: htrmt.hessian.top_eigenvalues (matrix-free
+Lanczos
    with full reorthogonalisation on a dense matvec) vs numpy.linalg.eigvalsh (LAPACK syevd) and
    scipy.sparse.linalg.eigsh (ARPACK) on the same matrix in the same process; the ratio is printed.
 
@@ -26,7 +29,6 @@ import time  # noqa: E402
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
@@ -48,8 +50,12 @@ def bench_levy(quick):
     mu, Q, N = 1.5, 2.0, 1000
     npts = 200
     key = jax.random.key(0)
-    lam = np.concatenate([np.asarray(ht.esd(ht.ensembles.pareto(k, (N, N // 2), mu=mu)))
-                          for k in jax.random.split(key, 4)])
+    lam = np.concatenate(
+        [
+            np.asarray(ht.esd(ht.ensembles.pareto(k, (N, N // 2), mu=mu)))
+            for k in jax.random.split(key, 4)
+        ]
+    )
     grid = np.geomspace(np.quantile(lam, 0.002), np.quantile(lam, 0.998), npts)
     ht.laws.levy.density(grid[:32], mu, Q, N=N)  # compile (one chunk shape for any grid)
     t, d = _timed(lambda: ht.laws.levy.density(grid, mu, Q, N=N), 1 if quick else 2)
@@ -60,12 +66,19 @@ def bench_levy(quick):
     inw = ls[(ls >= grid[0]) & (ls <= grid[-1])]
     i = np.arange(1, inw.size + 1)
     Fc = below + np.interp(inw, grid, F)
-    ks = max(np.max(np.abs(below + i / ls.size - Fc)), np.max(np.abs(below + (i - 1) / ls.size - Fc)))
-    print(f"[levy] Wishart µ={mu} Q={Q} N={N}, {npts} points, population 1000 × 4 runs, top 16, "
-          f"sweeps (30, 40), eta 0.02 (η, 2η → 0)")
-    print(f"[levy] time {t:.1f} s; relative error estimate: median {np.median(rel):.2%}, "
-          f"90th pct {np.quantile(rel, 0.9):.2%}, max {rel.max():.2%}; "
-          f"KS vs {lam.size} sampled eigenvalues {ks:.4f} (1% critical {1.63 / math.sqrt(lam.size):.4f})")
+    ks = max(
+        np.max(np.abs(below + i / ls.size - Fc)), np.max(np.abs(below + (i - 1) / ls.size - Fc))
+    )
+    print(
+        f"[levy] Wishart µ={mu} Q={Q} N={N}, {npts} points, population 1000 × 4 runs, top 16, "
+        f"sweeps (30, 40), eta 0.02 (η, 2η → 0)"
+    )
+    print(
+        f"[levy] time {t:.1f} s; relative error estimate: median {np.median(rel):.2%}, "
+        f"90th pct {np.quantile(rel, 0.9):.2%}, max {rel.max():.2%}; "
+        f"KS vs {lam.size} sampled eigenvalues {ks:.4f} "
+        f"(1% critical {1.63 / math.sqrt(lam.size):.4f})"
+    )
     return t, float(np.median(rel)), float(np.quantile(rel, 0.9)), ks
 
 
@@ -81,13 +94,19 @@ def bench_lanczos(quick):
     ref = ev[::-1][:k]
     err = float(np.max(np.abs(np.asarray(top.eigenvalues) - ref)))
     v0 = np.ones(N) / math.sqrt(N)
-    t_arp, ev_arp = _timed(lambda: spla.eigsh(A_np, k=k, which="LA", v0=v0, tol=1e-10,
-                                             return_eigenvectors=False), 3)
+    t_arp, ev_arp = _timed(
+        lambda: spla.eigsh(A_np, k=k, which="LA", v0=v0, tol=1e-10, return_eigenvectors=False), 3
+    )
     err_arp = float(np.max(np.abs(np.sort(ev_arp)[::-1] - ref)))
-    print(f"[lanczos] {N}×{N} Wigner, top {k}: htrmt Lanczos ({steps} steps, full reorth) "
-          f"{t_lz:.3f} s (max |err| {err:.1e}); numpy eigvalsh {t_eig:.2f} s; "
-          f"ARPACK eigsh {t_arp:.3f} s (max |err| {err_arp:.1e})")
-    print(f"[lanczos] ratio eigvalsh/Lanczos = {t_eig / t_lz:.1f}×, ARPACK/Lanczos = {t_arp / t_lz:.2f}×")
+    print(
+        f"[lanczos] {N}×{N} Wigner, top {k}: htrmt Lanczos ({steps} steps, full reorth) "
+        f"{t_lz:.3f} s (max |err| {err:.1e}); numpy eigvalsh {t_eig:.2f} s; "
+        f"ARPACK eigsh {t_arp:.3f} s (max |err| {err_arp:.1e})"
+    )
+    print(
+        f"[lanczos] ratio eigvalsh/Lanczos = {t_eig / t_lz:.1f}×, "
+        f"ARPACK/Lanczos = {t_arp / t_lz:.2f}×"
+    )
     return N, t_lz, err, t_eig, t_arp, err_arp
 
 
@@ -95,8 +114,10 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
-    print(f"backend {jax.default_backend()}, float64, jax {jax.__version__}, numpy {np.__version__}, "
-          f"scipy {scipy.__version__}, {platform.machine()} {os.cpu_count()} cores")
+    print(
+        f"backend {jax.default_backend()}, float64, jax {jax.__version__}, numpy {np.__version__}, "
+        f"scipy {scipy.__version__}, {platform.machine()} {os.cpu_count()} cores"
+    )
     bench_lanczos(args.quick)
     bench_levy(args.quick)
 

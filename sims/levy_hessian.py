@@ -2,10 +2,14 @@
 
 Datasets (``.npz`` + JSON sidecar under ``out/sims/levy_hessian/``, or ``$HTRMT_OUT``):
 
-- ``levy``: sampled ESDs of ``X = WᵀW/N`` with symmetric Pareto entries (several µ, Q = 2) and of Pareto
-  Wigner matrices, with the cavity (population dynamics) densities at the same N and their error estimates;
-- ``hessian``: a small MLP trained on scikit-learn's digits; stochastic Lanczos quadrature of its loss
-  Hessian and Gauss–Newton matrix (at initialisation and after training) and its top Hessian eigenvalues.
+- ``levy``: sampled ESDs of ``X = WᵀW/N`` with symmetric Pareto entries (several µ, Q = 2) and of
+    Pareto
+  Wigner matrices, with the cavity (population dynamics) densities at the same N and their error
+  estimates;
+- ``hessian``: a small MLP trained on scikit-learn's digits; stochastic Lanczos quadrature of its
+    loss
+  Hessian and Gauss–Newton matrix (at initialisation and after training) and its top Hessian
+  eigenvalues.
 
 Usage:
     python -m sims.levy_hessian [levy] [hessian] [--quick] [--seed 0]
@@ -43,23 +47,39 @@ def _sim_levy(key, quick):
     keys = jax.random.split(key, len(WISHART_MUS) + 1)
     for i, mu in enumerate(WISHART_MUS):
         ks = jax.random.split(keys[i], reps)
-        lam = np.concatenate([np.asarray(ht.esd(ht.ensembles.pareto(k, (N, int(N // Q)), mu=mu)))
-                              for k in ks])
+        lam = np.concatenate(
+            [np.asarray(ht.esd(ht.ensembles.pareto(k, (N, int(N // Q)), mu=mu))) for k in ks]
+        )
         grid = np.geomspace(np.quantile(lam, 0.002), lam.max() * 2, npts)
         d = ht.laws.levy.density(grid, mu, Q, N=N, key=jax.random.fold_in(keys[i], 7), **settings)
         out.update({f"lam{i}": lam, f"grid{i}": grid, f"pdf{i}": d.pdf, f"err{i}": d.error})
     s = N ** (0.5 - 1 / WIGNER_MU)
     ks = jax.random.split(keys[-1], reps)
-    ev = np.concatenate([
-        np.linalg.eigvalsh(np.asarray(ht.ensembles.wigner(k, (N, N), entries="pareto", mu=WIGNER_MU)))
-        * s for k in ks])
+    ev = np.concatenate(
+        [
+            np.linalg.eigvalsh(
+                np.asarray(ht.ensembles.wigner(k, (N, N), entries="pareto", mu=WIGNER_MU))
+            )
+            * s
+            for k in ks
+        ]
+    )
     grid = np.geomspace(0.05, np.abs(ev).max() * 2, npts)
-    d = ht.laws.levy.density(grid, WIGNER_MU, N=N, kind="wigner", key=jax.random.fold_in(keys[-1], 7),
-                             **settings)
-    dl = ht.laws.levy.density(grid, WIGNER_MU, N=None, kind="wigner",
-                              key=jax.random.fold_in(keys[-1], 8), **settings)
-    out.update(wig_ev=ev, wig_grid=grid, wig_pdf=d.pdf, wig_err=d.error, wig_lim=dl.pdf,
-               mus=np.array(WISHART_MUS), wig_mu=np.array(WIGNER_MU))
+    d = ht.laws.levy.density(
+        grid, WIGNER_MU, N=N, kind="wigner", key=jax.random.fold_in(keys[-1], 7), **settings
+    )
+    dl = ht.laws.levy.density(
+        grid, WIGNER_MU, N=None, kind="wigner", key=jax.random.fold_in(keys[-1], 8), **settings
+    )
+    out.update(
+        wig_ev=ev,
+        wig_grid=grid,
+        wig_pdf=d.pdf,
+        wig_err=d.error,
+        wig_lim=dl.pdf,
+        mus=np.array(WISHART_MUS),
+        wig_mu=np.array(WIGNER_MU),
+    )
     return out, sizes
 
 
@@ -114,17 +134,34 @@ def _sim_hessian(key, quick):
     out = {}
     for tag, m in (("init", init), ("trained", model)):
         op = ht.hessian.hessian_operator(loss, m)
-        gn = ht.hessian.gauss_newton_operator(lambda mm: jax.vmap(mm)(X), lambda o: -jnp.mean(
-            jnp.take_along_axis(jax.nn.log_softmax(o), y[:, None], 1)), m)
+        gn = ht.hessian.gauss_newton_operator(
+            lambda mm: jax.vmap(mm)(X),
+            lambda o: -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(o), y[:, None], 1)),
+            m,
+        )
         qh = ht.hessian.slq(k_slq, op, num_steps=num_steps, num_probes=num_probes)
         qg = ht.hessian.slq(k_slq, gn, num_steps=num_steps, num_probes=num_probes)
         top = ht.hessian.top_eigenvalues(k_top, op, 12, num_steps=min(op.dim, 120), tol=1e-3)
-        out.update({f"{tag}_h_nodes": qh.nodes, f"{tag}_h_weights": qh.weights,
-                    f"{tag}_gn_nodes": qg.nodes, f"{tag}_gn_weights": qg.weights,
-                    f"{tag}_top": top.eigenvalues, f"{tag}_loss": np.array(float(loss(m)))})
+        out.update(
+            {
+                f"{tag}_h_nodes": qh.nodes,
+                f"{tag}_h_weights": qh.weights,
+                f"{tag}_gn_nodes": qg.nodes,
+                f"{tag}_gn_weights": qg.weights,
+                f"{tag}_top": top.eigenvalues,
+                f"{tag}_loss": np.array(float(loss(m))),
+            }
+        )
     out["test_accuracy"] = np.array(acc)
-    sizes = {"train_steps": steps, "width": width, "depth": 2, "num_params": int(op.dim),
-             "lanczos_steps": num_steps, "probes": num_probes, "n_train": int(X.shape[0])}
+    sizes = {
+        "train_steps": steps,
+        "width": width,
+        "depth": 2,
+        "num_params": int(op.dim),
+        "lanczos_steps": num_steps,
+        "probes": num_probes,
+        "n_train": int(X.shape[0]),
+    }
     return out, sizes
 
 
@@ -144,8 +181,15 @@ def simulate(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Pat
         arrays, sizes = (_sim_levy if name == "levy" else _sim_hessian)(key, quick)
     path = _path(name, quick, seed, root)
     save_arrays(path, **arrays)
-    write_sidecar(path.with_suffix(".json"), seed=seed, sizes=sizes, dataset=name, quick=quick,
-                  script="sims/levy_hessian.py", seconds=round(time.perf_counter() - t0, 1))
+    write_sidecar(
+        path.with_suffix(".json"),
+        seed=seed,
+        sizes=sizes,
+        dataset=name,
+        quick=quick,
+        script="sims/levy_hessian.py",
+        seconds=round(time.perf_counter() - t0, 1),
+    )
     return path
 
 

@@ -63,9 +63,9 @@ def test_dense_and_tridiagonal_agree_in_distribution(getkey, beta):
 
 
 def test_dense_and_tridiagonal_agree_when_truncated(getkey):
-    # N=90, M=80: the tridiagonal model keeps its top 54 of 80 rows. False-failure rate 0.1%.
-    x = ht.edge.largest_eigenvalues(getkey(), 20000, 90, 80)
-    y = ht.edge.largest_eigenvalues(getkey(), 3000, 90, 80, method="dense")
+    # N=60, M=50: the tridiagonal model keeps its top 47 of 50 rows. False-failure rate 0.1%.
+    x = ht.edge.largest_eigenvalues(getkey(), 20000, 60, 50)
+    y = ht.edge.largest_eigenvalues(getkey(), 1500, 60, 50, method="dense")
     assert st.ks_2samp(np.asarray(x), np.asarray(y)).pvalue > 1e-3
 
 
@@ -79,9 +79,9 @@ def test_wigner_dense_and_tridiagonal_agree(getkey, beta):
 
 
 def test_wigner_tridiagonal_agrees_with_dense_goe(getkey):
-    # N=80 (top 53 rows kept), 1500 dense GOE samples. False-failure rate 0.1%.
-    x = ht.edge.wigner_largest_eigenvalues(getkey(), 20000, 80)
-    y = ht.edge.wigner_largest_eigenvalues(getkey(), 1500, 80, method="dense")
+    # N=60 (top 50 rows kept), 1500 dense GOE samples. False-failure rate 0.1%.
+    x = ht.edge.wigner_largest_eigenvalues(getkey(), 20000, 60)
+    y = ht.edge.wigner_largest_eigenvalues(getkey(), 1500, 60, method="dense")
     assert st.ks_2samp(np.asarray(x), np.asarray(y)).pvalue > 1e-3
 
 

@@ -38,15 +38,22 @@ def _slq_tolerance(q, dim, n_eig_noise):
 def test_slq_marchenko_pastur(key, dtype):
     N, M = 2000, 1000
     W = ht.ensembles.gaussian(key, (N, M), dtype=dtype)
-    q = H.slq(jax.random.fold_in(key, 1), lambda v: W.T @ (W @ v) / N, dim=M, dtype=dtype,
-              num_steps=60, num_probes=6)
+    q = H.slq(
+        jax.random.fold_in(key, 1),
+        lambda v: W.T @ (W @ v) / N,
+        dim=M,
+        dtype=dtype,
+        num_steps=60,
+        num_probes=6,
+    )
     assert q.nodes.dtype == dtype and q.nodes.shape == (6, 60)
     np.testing.assert_allclose(np.asarray(q.weights.sum(-1)), 1.0, rtol=1e-4)
     ks = _ks_at_nodes(q, lambda x: ht.laws.marchenko_pastur.cdf(x, 2.0))
     # finite-M ESD vs MP: eigenvalue rigidity, ~ a few/M
     assert ks < _slq_tolerance(q, M, 5.0 / M), ks
     # the first moment is exact per probe (Hutchinson): mean over probes vs tr(X)/M, within 4 CLT
-    # standard deviations, Var = 2 Σ_{i≠j} X_ij² / (M² p) for Rademacher probes (false-failure < 1e-4)
+    # standard deviations, Var = 2 Σ_{i≠j} X_ij² / (M² p) for Rademacher probes (false-failure <
+    # 1e-4)
     X = np.asarray(W.T @ W / N, np.float64)
     off = np.sum(X**2) - np.sum(np.diag(X) ** 2)
     sd = math.sqrt(2 * off / (M**2 * q.num_probes))
@@ -80,8 +87,9 @@ def test_top_eigenvalues_match_dense(key, dtype):
     assert top.eigenvalues.dtype == dtype
     np.testing.assert_allclose(np.asarray(top.eigenvalues), ev[:4], atol=10 * tol * abs(ev[0]))
     # magnitude ordering
-    mag = H.top_eigenvalues(jax.random.fold_in(key, 3), A, 2, num_steps=200, tol=tol,
-                            which="magnitude")
+    mag = H.top_eigenvalues(
+        jax.random.fold_in(key, 3), A, 2, num_steps=200, tol=tol, which="magnitude"
+    )
     ref = ev[np.argsort(-np.abs(ev))][:2]
     np.testing.assert_allclose(np.asarray(mag.eigenvalues), ref, atol=10 * tol * abs(ev[0]))
 
@@ -94,7 +102,8 @@ def test_lanczos_exact_on_small_matrix_and_without_reorth(key):
     np.testing.assert_allclose(np.asarray(T.eigh()[0]), np.asarray(lam), atol=1e-8)
     T2 = H.lanczos(jax.random.fold_in(key, 4), A, 12, reorthogonalize=False)
     T3 = H.lanczos(jax.random.fold_in(key, 4), A, 12, reorthogonalize=True)
-    # in exact arithmetic the two agree; in the first steps (before loss of orthogonality) numerically
+    # in exact arithmetic the two agree; in the first steps (before loss of orthogonality)
+    # numerically
     np.testing.assert_allclose(np.asarray(T2.alpha[:6]), np.asarray(T3.alpha[:6]), rtol=1e-8)
 
 
@@ -146,8 +155,20 @@ def test_hessian_and_gauss_newton_equinox_match_dense(key):
     op = H.hessian_operator(lambda m: _xent(jax.vmap(m)(x), y), model)
     assert op.dim == flat.size
     np.testing.assert_allclose(_dense(op), np.asarray(jax.hessian(loss_flat)(flat)), atol=1e-10)
+    # vmap == loop, and the jitted matvec equals the eager forward-over-reverse product
+    E = jnp.eye(op.dim)[:4]
+    np.testing.assert_allclose(
+        np.asarray(jax.vmap(op.matvec)(E)),
+        np.stack([np.asarray(op.matvec(e)) for e in E]),
+        atol=1e-12,
+    )
+    with jax.disable_jit():
+        eager = jax.jvp(jax.grad(loss_flat), (flat,), (E[0],))[1]
+    np.testing.assert_allclose(np.asarray(op.matvec(E[0])), np.asarray(eager), atol=1e-12)
     gn = H.gauss_newton_operator(lambda m: jax.vmap(m)(x), lambda out: _xent(out, y), model)
-    J = jax.jacfwd(lambda p: jax.vmap(eqx.combine(unravel(p), static))(x))(flat).reshape(-1, flat.size)
+    J = jax.jacfwd(lambda p: jax.vmap(eqx.combine(unravel(p), static))(x))(flat).reshape(
+        -1, flat.size
+    )
     logits = jax.vmap(model)(x)
     HL = jax.hessian(lambda o: _xent(o.reshape(logits.shape), y))(logits.ravel())
     G = _dense(gn)

@@ -40,12 +40,16 @@ def as_operator(A: Any, dim: int | None = None, dtype: Any = None) -> Operator:
         return A
     if callable(A):
         if dim is None:
-            raise ValueError("a matvec callable needs dim=, the length of its vectors; got dim=None")
+            raise ValueError(
+                "a matvec callable needs dim=, the length of its vectors; got dim=None"
+            )
         dim = check_int(dim, "dim", ge=2)
         return Operator(A, dim, float_dtype(dtype))
     arr = jnp.asarray(A)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"A must be a square matrix, an Operator or a matvec; got shape {arr.shape}")
+        raise ValueError(
+            f"A must be a square matrix, an Operator or a matvec; got shape {arr.shape}"
+        )
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         raise TypeError(f"A must be a real floating matrix, got dtype {arr.dtype}")
     return Operator(lambda v: arr @ v, int(arr.shape[0]), arr.dtype)
@@ -197,7 +201,8 @@ def top_eigenvalues(
 ) -> TopEigenvalues:
     """The ``k`` largest (or largest-magnitude) eigenvalues of a symmetric operator by Lanczos.
 
-    Full reorthogonalisation; the residual of each Ritz pair ``|β_m s_mi|`` bounds the distance to the
+    Full reorthogonalisation; the residual of each Ritz pair ``|β_m s_mi|`` bounds the distance to
+    the
     nearest true eigenvalue, and must be below ``tol · max|θ|``.
 
     Args:

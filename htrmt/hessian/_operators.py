@@ -1,4 +1,4 @@
-"""Matrix-free curvature operators of a model's loss: Hessian and Gauss–Newton matrix-vector products."""
+"""Matrix-free curvature operators of a model's loss: Hessian and Gauss–Newton products."""
 
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ def gauss_newton_operator(
     """The generalised Gauss–Newton matrix ``Jᵀ H_L J`` as a matrix-free operator.
 
     ``J`` is the Jacobian of the outputs ``model_fn(model)`` with respect to the parameters and
-    ``H_L`` the Hessian of ``loss_of_outputs`` with respect to the outputs (positive semi-definite for
+    ``H_L`` the Hessian of ``loss_of_outputs`` with respect to the outputs (positive semi-definite
+    for
     a convex output loss such as cross-entropy or squared error). ``Jv`` by ``jax.linearize``,
     ``Jᵀu`` by its transpose, ``H_L u`` by ``jvp`` of ``grad``.
 

@@ -40,7 +40,8 @@ class SpectralQuadrature:
         """Gaussian-broadened density ``(1/p) Σ_probes Σ_j w_j N(x; θ_j, σ²)``.
 
         Raises:
-            ValueError: ``sigma <= 0``, or ``sigma`` below the resolution of the rule: the mean spacing
+            ValueError: ``sigma <= 0``, or ``sigma`` below the resolution of the rule: the mean
+                spacing
                 of the nodes ``(θ_max − θ_min)/num_steps`` over 4 (too few Lanczos steps for the
                 requested accuracy).
         """
@@ -48,19 +49,23 @@ class SpectralQuadrature:
         spread = float(jnp.max(self.nodes) - jnp.min(self.nodes))
         if float(sigma) < spread / self.num_steps / 4:
             raise ValueError(
-                f"too few Lanczos steps for the requested accuracy: sigma={sigma} is below a quarter "
-                f"of the node spacing {spread / self.num_steps:.3g} of a {self.num_steps}-step rule; "
+                f"too few Lanczos steps for the requested accuracy: sigma={sigma} is below a "
+                f"quarter "
+                f"of the node spacing {spread / self.num_steps:.3g} of a {self.num_steps}-step "
+                "rule; "
                 "increase num_steps or sigma"
             )
         x = as_float_array(x, "x", allow_int=True)
         dt = self.nodes.dtype
         s = jnp.asarray(sigma, dt)
         xx = x.astype(dt)[..., None, None]
-        g = jnp.exp(-0.5 * ((xx - self.nodes) / s) ** 2) / (s * jnp.sqrt(jnp.asarray(2 * jnp.pi, dt)))
+        g = jnp.exp(-0.5 * ((xx - self.nodes) / s) ** 2) / (
+            s * jnp.sqrt(jnp.asarray(2 * jnp.pi, dt))
+        )
         return jnp.mean(jnp.sum(self.weights * g, -1), -1)
 
     def cdf(self, x: Any, sigma: float = 0.0) -> Float[Array, "..."]:
-        """Cumulative distribution: the quadrature's step function (``sigma=0``) or Gaussian-broadened."""
+        """Cumulative distribution: the rule's step function (``sigma=0``) or Gaussian-broadened."""
         check_scalar(sigma, "sigma", ge=0.0)
         x = as_float_array(x, "x", allow_int=True)
         dt = self.nodes.dtype
@@ -88,13 +93,15 @@ def slq(
 ) -> SpectralQuadrature:
     """Stochastic Lanczos quadrature of the spectral density of a symmetric operator.
 
-    For each of ``num_probes`` Rademacher probe vectors ``v`` (normalised), ``m = num_steps`` Lanczos
+    For each of ``num_probes`` Rademacher probe vectors ``v`` (normalised), ``m = num_steps``
+    Lanczos
     steps give the Gauss quadrature of the measure ``Σ_i (v·u_i)² δ(λ − λ_i)``, whose average over
     probes is the spectral density ``(1/d) Σ_i δ(λ − λ_i)``.
 
     Args:
         key: ``jax.random`` key (split over the probes).
-        A: an :class:`Operator` (e.g. :func:`hessian_operator`), a dense symmetric matrix, or a matvec.
+        A: an :class:`Operator` (e.g. :func:`hessian_operator`), a dense symmetric matrix, or a
+            matvec.
         num_steps: Lanczos steps per probe (the resolution: ``m`` nodes per probe).
         num_probes: probe vectors (the statistical error of the CDF is ``~ 1/√(num_probes · d)``).
         reorthogonalize: full reorthogonalisation (default; memory ``num_steps · dim``).

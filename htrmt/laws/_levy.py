@@ -1,46 +1,51 @@
-"""Spectral densities of heavy-tailed (Lévy) random matrices by population dynamics on the cavity recursion.
+"""Spectral densities of heavy-tailed (Lévy) random matrices: population dynamics on the cavity.
 
 Two ensembles, both with symmetric Pareto entries ``P(|w| > x) = x^(-µ)`` (``x >= 1``), exactly as
 ``htrmt.ensembles.pareto`` samples them:
 
-- ``kind="wishart"``: the ESD of ``X = WᵀW/N``, ``W`` of shape ``(N, M)``, ``M = N // Q``, in the units
-  of ``htrmt.esd(htrmt.ensembles.pareto(key, (N, N // Q), mu=mu))``. No rescaling: for ``µ < 2`` the
-  eigenvalues grow like ``N^(2/µ − 1)`` and the density returned is that of the finite-N problem, so it
-  overlays a sampled histogram directly. ``N=None`` (``µ < 2`` only) gives the ``N → ∞`` limit in the
-  rescaled variable ``λ̃ = λ · N^(1 − 2/µ)``.
-- ``kind="wigner"``: the eigenvalue density of ``s_N · H`` with ``H = htrmt.ensembles.wigner(key, (N, N),
-  entries="pareto", mu=mu)`` and ``s_N = N^(1/2 − 1/µ)`` for ``µ < 2`` (``s_N = 1`` for ``µ >= 2``, where
-  ``H`` itself has a finite spectrum). ``N=None`` (``µ < 2``): the ``N → ∞`` Lévy limit of ``s_N H``.
+- ``kind="wishart"``: the ESD of ``X = WᵀW/N``, ``W`` of shape ``(N, M)``, ``M = N // Q``, in the
+  units of ``htrmt.esd(htrmt.ensembles.pareto(key, (N, N // Q), mu=mu))``. No rescaling: for
+  ``µ < 2`` the eigenvalues grow like ``N^(2/µ − 1)`` and the density returned is that of the
+  finite-N problem, so it overlays a sampled histogram directly. ``N=None`` (``µ < 2`` only) gives
+  the ``N → ∞`` limit in the rescaled variable ``λ̃ = λ · N^(1 − 2/µ)``.
+- ``kind="wigner"``: the eigenvalue density of ``s_N · H`` with
+  ``H = htrmt.ensembles.wigner(key, (N, N), entries="pareto", mu=mu)`` and
+  ``s_N = N^(1/2 − 1/µ)`` for ``µ < 2`` (``s_N = 1`` for ``µ >= 2``, where ``H`` itself has a
+  finite spectrum). ``N=None`` (``µ < 2``): the ``N → ∞`` Lévy limit of ``s_N H``.
 
-Method (THEORY.md §3). On the tree that a dense heavy-tailed matrix looks like locally, the diagonal
-resolvent entries obey the cavity recursion
+Method (THEORY.md §3). On the tree that a dense heavy-tailed matrix looks like locally, the
+diagonal resolvent entries obey the cavity recursion
 
-    G = 1 / (z − d − Σ_k c_k G_k)                                   (Wigner; c_k = H_ik², d = H_ii)
+    G = 1 / (z − d − Σ_k c_k G_k)                       (Wigner; c_k = H_ik², d = H_ii)
 
-and, for ``X = WᵀW/N`` written as the Schur complement of ``[[I_N, W/√N], [Wᵀ/√N, z I_M]]``, the bipartite
-pair (column side ``g``, whose mean is the Stieltjes transform of the ESD; row side ``h``)
+and, for ``X = WᵀW/N`` written as the Schur complement of ``[[I_N, W/√N], [Wᵀ/√N, z I_M]]``,
+the bipartite pair (column side ``g``, whose mean is the Stieltjes transform of the ESD; row
+side ``h``)
 
     g = 1 / (z − Σ_{a=1}^{N} c_a h_a),     h = 1 / (1 − Σ_{j=1}^{M} c_j g_j),     c = w²/N.
 
-The laws of ``G`` (or ``g`` and ``h``) are represented by populations of ``population`` complex numbers,
-updated in parallel sweeps. Each update draws the *largest* ``top`` couplings of the ``n`` neighbours
-exactly (order statistics of ``n`` i.i.d. Pareto variables through the Rényi representation), pairs each with
-a random member of the other population, and replaces the ``n − top`` smaller couplings by their conditional
-mean times the population mean (exact in the limit, where the small terms self-average). In the ``N → ∞``
-limit for ``µ < 2`` the couplings are the points ``(C/Γ_k)^(2/µ)`` of a Poisson process (``Γ_k`` the arrival
-times of a unit-rate Poisson process). The density is ``ρ(λ) = −Im E[G(λ + iη)]/π``, measured at the
-broadenings ``η`` and ``2η`` (``η = eta · λ`` for Wishart, ``eta · max(|x|, 1)`` for Wigner) with common random numbers
-and extrapolated linearly to ``η → 0`` (``ρ₀ = 2ρ(η) − ρ(2η)``, error ``O(η²)``). The statistical error is the
-standard error over ``runs`` independent population runs.
+The laws of ``G`` (or ``g`` and ``h``) are represented by populations of ``population`` complex
+numbers, updated in parallel sweeps. Each update draws the *largest* ``top`` couplings of the
+``n`` neighbours exactly (order statistics of ``n`` i.i.d. Pareto variables through the Rényi
+representation), pairs each with a random member of the other population, and replaces the
+``n − top`` smaller couplings by their conditional mean times the population mean (exact in the
+limit, where the small terms self-average). In the ``N → ∞`` limit for ``µ < 2`` the couplings
+are the points ``(C/Γ_k)^(2/µ)`` of a Poisson process (``Γ_k`` the arrival times of a unit-rate
+Poisson process). The density is ``ρ(λ) = −Im E[G(λ + iη)]/π``, measured at the broadenings
+``η`` and ``2η`` (``η = eta · λ`` for Wishart, ``eta · max(|x|, 1)`` for Wigner) with common
+random numbers and extrapolated linearly to ``η → 0`` (``ρ₀ = 2ρ(η) − ρ(2η)``, error ``O(η²)``).
+The measurement averages over redraws of the largest coupling given the others (variance
+reduction in the far tail). The statistical error is the standard error over ``runs``
+independent population runs.
 
-Tail laws (exact leading terms, checked by the tests): Wishart limit ``ρ(λ̃) ≈ (µ/2) λ̃^(−µ/2−1)``;
-Wigner limit ``ρ(x) ≈ (µ/2) 2^(1−µ/2) |x|^(−µ−1)``.
+Tail laws (exact leading terms, checked by the tests): Wishart limit
+``ρ(λ̃) ≈ (µ/2) λ̃^(−µ/2−1)``; Wigner limit ``ρ(x) ≈ (µ/2) 2^(1−µ/2) |x|^(−µ−1)``.
 
 References:
-    Cizeau & Bouchaud (1994), Phys. Rev. E 50, 1810; Burda, Jurkiewicz, Nowak, Papp & Zahed (2007),
-    Phys. Rev. E 75, 051126; Belinschi, Dembo & Guionnet (2009), Commun. Math. Phys. 289, 1023;
-    Tarquini, Biroli & Tarzia (2016), Phys. Rev. Lett. 116, 010601 (population dynamics for Lévy matrices);
-    Martin & Mahoney (2021), JMLR 22(165), Sec. 5 (universality classes).
+    Cizeau & Bouchaud (1994), Phys. Rev. E 50, 1810; Burda, Jurkiewicz, Nowak, Papp & Zahed
+    (2007), Phys. Rev. E 75, 051126; Belinschi, Dembo & Guionnet (2009), Commun. Math. Phys. 289,
+    1023; Tarquini, Biroli & Tarzia (2016), Phys. Rev. Lett. 116, 010601 (population dynamics for
+    Lévy matrices); Martin & Mahoney (2021), JMLR 22(165), Sec. 5 (universality classes).
 """
 
 from __future__ import annotations
@@ -74,7 +79,8 @@ class LevyDensity:
             ``O(η²)`` extrapolation bias is not included).
         pdf_eta: densities at the two broadenings, shape ``(2, len(x))`` (``η`` and ``2η``).
         eta: the two relative broadenings.
-        mu, Q, N, kind: the ensemble (``Q`` is ``None`` for Wigner, ``N`` is ``None`` for the limit).
+        mu, Q, N, kind: the ensemble (``Q`` is ``None`` for Wigner, ``N`` is ``None`` for the
+            limit).
         population, top, runs, sweeps: the numerical settings.
     """
 
@@ -106,9 +112,10 @@ def tail_exponent(mu: float, kind: str = "wishart") -> float:
 
 
 def tail_amplitude(mu: float, kind: str = "wishart") -> float:
-    """Amplitude ``A`` of the limiting tail ``ρ ≈ A λ^(−a)`` (µ < 2, the ``N=None`` units of :func:`pdf`).
+    """Amplitude ``A`` of the limiting tail ``ρ ≈ A λ^(−a)`` (µ < 2; ``N=None`` units).
 
-    Wishart: ``A = µ/2`` (``P(λ̃ > x) ≈ x^(−µ/2)``, one eigenvalue per large entry). Wigner: ``A = (µ/2)
+    Wishart: ``A = µ/2`` (``P(λ̃ > x) ≈ x^(−µ/2)``, one eigenvalue per large entry). Wigner: ``A =
+        (µ/2)
     2^(1−µ/2)`` per side (``ρ(x) = ρ(−x)``).
     """
     check_scalar(mu, "mu", gt=0.0, lt=2.0)
@@ -159,7 +166,8 @@ def _m2_trunc(L, mu):
 
 def _side_finite(key, P, n, K, mu, scale2, R, dt):
     """Couplings of a node with ``n`` neighbours: top ``K`` exactly, the rest as a mean coefficient,
-    and ``R`` redraws of the largest from its law given the second (``U_(1) | U_(2) ~ U(0, U_(2))``)."""
+    and ``R`` redraws of the largest from its law given the second (``U_(1) | U_(2) ~ U(0,
+    U_(2))``)."""
     k1, k2 = jax.random.split(key)
     w = _top_pareto(k1, (P,), n, K, mu, dt)
     rem = (n - K) * scale2 * _m2_trunc(jnp.log(w[:, -1]), mu)
@@ -168,8 +176,9 @@ def _side_finite(key, P, n, K, mu, scale2, R, dt):
 
 
 def _side_wigner_finite(key, P, N, K, mu, scale2, dscale, R, dt):
-    """Wigner row of ``s_N (A + Aᵀ)/√(2N)``: the top ``K`` of the ``2(N−1)`` half-entries with random
-    partners below the threshold, the other ``N−1−K`` neighbours as a mean, and the diagonal entry."""
+    """Wigner row of ``s_N (A + Aᵀ)/√(2N)``: the top ``K`` of the ``2(N−1)`` half-entries with
+    random partners below the threshold, the other ``N−1−K`` neighbours as a mean, and the
+    diagonal entry."""
     k1, k2, k3, k4, k5 = jax.random.split(key, 5)
     w = _top_pareto(k1, (P,), 2 * (N - 1), K, mu, dt)
     t = w[:, -1:]
@@ -200,15 +209,14 @@ def _side_limit(key, P, K, mu, C, R, dt):
 # ----------------------------------------------------------------------------- population dynamics
 
 
-@functools.partial(
-    jax.jit, static_argnames=("kind", "limit", "P", "K", "R", "warm", "meas")
-)
+@functools.partial(jax.jit, static_argnames=("kind", "limit", "P", "K", "R", "warm", "meas"))
 def _run(key, z, mu, Q, *, kind, limit, P, K, R, warm, meas, N, M):
     """``E[g](z)`` for every ``z`` of a chunk (common random numbers across ``z`` and chunks).
 
     The measured ``g`` of each member averages ``1/(z − d − Σ_{k>1} c_k h_k − c_1 h_1)`` over ``R``
     redraws of the largest coupling ``c_1`` given the others (a conditional expectation: same mean,
-    smaller variance, which matters in the far tail where ``ρ`` comes from rare resonances ``c_1 ≈ λ``).
+    smaller variance, which matters in the far tail where ``ρ`` comes from rare resonances ``c_1 ≈
+    λ``).
     """
     rdt = z.real.dtype
     cdt = z.dtype
@@ -276,7 +284,7 @@ def _check_args(mu, Q, N, kind, eta):
         check_scalar(mu, "mu", gt=0.0, lt=2.0)
     else:
         N = check_int(N, "N", ge=4)
-        check_scalar(mu, "mu", gt=0.0, lt=4.0)
+        check_scalar(mu, "mu", gt=0.0)
     if kind == "wishart":
         if Q is None:
             raise ValueError("kind='wishart' needs the aspect ratio Q = N/M >= 1, got Q=None")
@@ -307,16 +315,19 @@ def density(
     resample: int = 16,
     batch: int = 32,
 ) -> LevyDensity:
-    """Heavy-tailed spectral density on the grid ``x`` with its error estimate (see the module text).
+    """Heavy-tailed spectral density on the grid ``x`` with its error estimate (see the module).
 
     Args:
         x: evaluation points (any shape; flattened in the result). Wishart: ``x <= 0`` gives 0.
-        mu: tail index of the entries: ``0 < µ < 4`` for finite ``N``, ``0 < µ < 2`` for ``N=None``.
+        mu: tail index of the entries: ``µ > 0`` for finite ``N`` (very heavy-tailed for µ < 2,
+            moderately for 2 < µ < 4: MP-like bulk plus the finite-N power-law tail; for µ > 4 the
+            finite-N tail on a Marchenko–Pastur bulk), ``0 < µ < 2`` for ``N=None``.
         Q: aspect ratio ``N/M >= 1`` (Wishart; ``M = N // Q``); must be ``None`` for Wigner.
         N: matrix size (rows of ``W``, or the Wigner size), or ``None`` for the ``N → ∞`` limit
             (``µ < 2``, rescaled units, see :func:`scale`).
         kind: ``"wishart"`` (``X = WᵀW/N``) or ``"wigner"``.
-        eta: relative broadening ``η/max(|λ|, λ_ref)`` of the smaller of the two broadenings ``η, 2η``
+        eta: relative broadening ``η/max(|λ|, λ_ref)`` of the smaller of the two broadenings ``η,
+            2η``
             extrapolated to 0; ``λ_ref = 0`` for Wishart (purely relative), 1 for Wigner.
         population: population size per run.
         top: number of largest couplings per node drawn exactly (>= 2).
@@ -331,8 +342,9 @@ def density(
         A :class:`LevyDensity` (``.pdf`` and ``.error`` on ``x``).
 
     Raises:
-        ValueError: µ outside its range, ``eta <= 0`` or > 0.25, ``Q < 1``, ``Q`` given for Wigner,
-            ``N`` too small, bad settings.
+        ValueError: µ outside its range (``µ <= 0``, not finite, ``µ >= 2`` with ``N=None``),
+            ``eta <= 0`` or > 0.25, ``Q < 1``, ``Q`` given for Wigner, ``N`` too small, bad
+            settings.
         TypeError: non-integer sizes, a non-key ``key``.
 
     Example:
@@ -380,19 +392,34 @@ def density(
         pad = -nz % batch  # fixed chunk shape: one compilation for any grid length
         zj = jnp.asarray(np.concatenate([zz, np.full(pad, zz[-1])]), cdt).reshape(-1, batch)
         for r, kr in enumerate(jax.random.split(key, runs)):
-            G = jnp.concatenate([
-                _run(kr, zc, mu_j, Q_j, kind=kind, limit=N is None, P=population, K=top, R=resample,
-                     warm=warm, meas=meas, N=jnp.asarray(0 if N is None else N, dt),
-                     M=jnp.asarray(M or 0, dt))
-                for zc in zj
-            ])[:nz]
+            G = jnp.concatenate(
+                [
+                    _run(
+                        kr,
+                        zc,
+                        mu_j,
+                        Q_j,
+                        kind=kind,
+                        limit=N is None,
+                        P=population,
+                        K=top,
+                        R=resample,
+                        warm=warm,
+                        meas=meas,
+                        N=jnp.asarray(0 if N is None else N, dt),
+                        M=jnp.asarray(M or 0, dt),
+                    )
+                    for zc in zj
+                ]
+            )[:nz]
             rho = -np.asarray(G.imag, np.float64) / np.pi
             if not np.all(np.isfinite(rho)):
                 raise ValueError(
-                    "the population dynamics produced non-finite values; increase eta or use float64"
+                    "the population dynamics produced non-finite values; "
+                    "increase eta or use float64"
                 )
             out_eta[r, 0, pos] = rho[: xs.size]
-            out_eta[r, 1, pos] = rho[xs.size:]
+            out_eta[r, 1, pos] = rho[xs.size :]
     ext = 2.0 * out_eta[:, 0] - out_eta[:, 1]
     return LevyDensity(
         x=xf.astype(dt),
@@ -435,6 +462,17 @@ def pdf(
         >>> rho = ht.laws.levy.pdf(np.geomspace(1, 100, 8), 1.5, 2.0, N=1000)
     """
     xa = as_x(x)
-    d = density(xa, mu, Q, N=N, kind=kind, eta=eta, population=population, top=top, runs=runs,
-                sweeps=sweeps, key=key)
+    d = density(
+        xa,
+        mu,
+        Q,
+        N=N,
+        kind=kind,
+        eta=eta,
+        population=population,
+        top=top,
+        runs=runs,
+        sweeps=sweeps,
+        key=key,
+    )
     return jnp.asarray(d.pdf.reshape(xa.shape), xa.dtype)
