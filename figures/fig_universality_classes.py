@@ -47,6 +47,9 @@ def main(argv=None) -> int:
                 ax.loglog(xt, dens[0] * (xt / xt[0]) ** (-al), "g:", lw=1.5,
                           label=f"limit α = µ/2+1 = {al:.2f}")
             txt.append(f"fitted α = {a:.2f} ± {float(fit.sigma):.2f}")
+            if f"levy_pdf{i}" in d:
+                ax.loglog(d[f"levy_x{i}"], np.maximum(d[f"levy_pdf{i}"], 1e-300), "m-", lw=1.2,
+                          label="heavy-tailed law (cavity, same N)")
         ax.set_ylim(max(h.density[m].min() * 0.05, 1e-12), h.density[m].max() * 5)
         ax.set_title(f"{label}\n{uc.name}", fontsize=10)
         ax.text(0.03, 0.03, "\n".join(txt + [f"edge: {uc.bulk_edge}", f"far tail: {uc.far_tail}"]),

@@ -90,7 +90,15 @@ def _sim_classes(key, quick):
             W = ht.ensembles.spiked_covariance(keys[i], (N, M), spikes=(8.0, 4.0, 2.0))
         else:
             W = ht.ensembles.pareto(keys[i], (N, M), mu=mu)
-        out[f"lam{i}"] = ht.esd(W)
+        lam = np.asarray(ht.esd(W))
+        out[f"lam{i}"] = lam
+        if kind == "pareto":
+            # The heavy-tailed (Lévy) density at the same N by cavity population dynamics.
+            pos = lam[lam > 0]
+            xc = np.geomspace(pos.min(), pos.max(), 60 if quick else 120)
+            lev = ht.laws.levy.density(xc, mu, N / M, N=N, key=keys[i])
+            out[f"levy_x{i}"] = xc
+            out[f"levy_pdf{i}"] = np.asarray(lev.pdf)
     return out, {"N": N, "M": M}
 
 

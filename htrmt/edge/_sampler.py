@@ -8,6 +8,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jaxtyping import Array, Float
 
@@ -63,42 +64,73 @@ def _complex_dtype(dt):
     return jnp.complex128 if dt == jnp.float64 else jnp.complex64
 
 
-@functools.partial(jax.jit, static_argnames=("num", "N", "M", "beta", "dt", "batch"))
+def _wishart_matrix(k, N: int, M: int, beta: float, dt):
+    if beta == 1:
+        W = jax.random.normal(k, (N, M), dt)
+        return W.T @ W / jnp.asarray(N, dt)
+    kr, ki = jax.random.split(k)
+    half = jnp.sqrt(jnp.asarray(0.5, dt))
+    W = lax.complex(half * jax.random.normal(kr, (N, M), dt), half * jax.random.normal(ki, (N, M), dt))
+    return jnp.conj(W).T @ W / jnp.asarray(N, W.dtype)
+
+
+def _wigner_matrix(k, N: int, beta: float, dt):
+    if beta == 1:
+        A = jax.random.normal(k, (N, N), dt)
+        H = A + A.T
+    else:
+        kr, ki = jax.random.split(k)
+        half = jnp.sqrt(jnp.asarray(0.5, dt))
+        A = lax.complex(half * jax.random.normal(kr, (N, N), dt), half * jax.random.normal(ki, (N, N), dt))
+        H = A + jnp.conj(A).T
+    return H / jnp.sqrt(jnp.asarray(2.0 * N, H.dtype))
+
+
+def _make(spec):
+    kind, N, M, beta, dt = spec
+    if kind == "wishart":
+        return functools.partial(_wishart_matrix, N=N, M=M, beta=beta, dt=dt)
+    return functools.partial(_wigner_matrix, N=N, beta=beta, dt=dt)
+
+
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _batch_matrices(keys, spec):
+    return jax.vmap(_make(spec))(keys)
+
+
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _batch_top_xla(keys, spec):
+    return jnp.linalg.eigvalsh(jax.vmap(_make(spec))(keys))[..., -1].real
+
+
+def _dense_top(key, sigma_pow, spec, *, num: int, dt, batch: int):
+    """λ_max of ``num`` dense matrices, ``batch`` at a time.
+
+    On the CPU backend the matrices are drawn by XLA and diagonalised by the eigenvalues-only
+    LAPACK driver on the host (numpy), like ``htrmt.esd``: XLA's CPU ``eigvalsh`` also computes
+    eigenvectors and is several times slower. Other backends use ``jnp.linalg.eigvalsh``.
+    """
+    keys = jax.random.split(key, num)
+    out = []
+    for i in range(0, num, batch):
+        kb = keys[i : i + batch]
+        if jax.default_backend() == "cpu":
+            X = np.asarray(_batch_matrices(kb, spec))
+            out.append(np.linalg.eigvalsh(X)[..., -1].real.astype(np.dtype(dt)))
+        else:
+            out.append(_batch_top_xla(kb, spec))
+    lam = jnp.concatenate([jnp.asarray(o, dt) for o in out])
+    return sigma_pow * lam
+
+
 def _dense_wishart(key, sigma, *, num: int, N: int, M: int, beta: float, dt, batch: int):
-    def one(k):
-        if beta == 1:
-            W = jax.random.normal(k, (N, M), dt)
-            X = W.T @ W
-        else:
-            kr, ki = jax.random.split(k)
-            half = jnp.sqrt(jnp.asarray(0.5, dt))
-            W = lax.complex(
-                half * jax.random.normal(kr, (N, M), dt), half * jax.random.normal(ki, (N, M), dt)
-            )
-            X = jnp.conj(W).T @ W
-        return jnp.linalg.eigvalsh(X / jnp.asarray(N, X.dtype))[-1].real
-
-    lam = lax.map(one, jax.random.split(key, num), batch_size=batch)
-    return jnp.asarray(sigma, dt) ** 2 * lam
+    spec = ("wishart", N, M, beta, jnp.dtype(dt))
+    return _dense_top(key, jnp.asarray(sigma, dt) ** 2, spec, num=num, dt=dt, batch=batch)
 
 
-@functools.partial(jax.jit, static_argnames=("num", "N", "beta", "dt", "batch"))
 def _dense_wigner(key, sigma, *, num: int, N: int, beta: float, dt, batch: int):
-    def one(k):
-        if beta == 1:
-            A = jax.random.normal(k, (N, N), dt)
-            H = A + A.T
-        else:
-            kr, ki = jax.random.split(k)
-            half = jnp.sqrt(jnp.asarray(0.5, dt))
-            A = lax.complex(
-                half * jax.random.normal(kr, (N, N), dt), half * jax.random.normal(ki, (N, N), dt)
-            )
-            H = A + jnp.conj(A).T
-        return jnp.linalg.eigvalsh(H / jnp.sqrt(jnp.asarray(2.0 * N, H.dtype)))[-1].real
-
-    lam = lax.map(one, jax.random.split(key, num), batch_size=batch)
-    return jnp.asarray(sigma, dt) * lam
+    spec = ("wigner", N, None, beta, jnp.dtype(dt))
+    return _dense_top(key, jnp.asarray(sigma, dt), spec, num=num, dt=dt, batch=batch)
 
 
 @functools.partial(jax.jit, static_argnames=("num", "N", "M", "k", "beta", "dt", "solver"))
