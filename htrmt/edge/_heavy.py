@@ -186,15 +186,24 @@ def max_entry_cdf(x: Any, mu: float, N: int, M: int) -> Float[Array, "..."]:
     return jnp.where(pos, val, 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("num", "N", "M", "mu", "convention", "dt", "batch"))
-def _pareto_lmax(key, *, num, N, M, mu, convention, dt, batch):
-    def one(k):
-        W = pareto(k, (N, M), mu=mu, convention=convention, dtype=dt)
-        n = jnp.asarray(N, dt)
-        lam = jnp.linalg.eigvalsh(W.T @ W / n)[-1]
-        return lam, jnp.max(W * W) / n
+@functools.partial(jax.jit, static_argnames=("N", "M", "mu", "convention", "dt"))
+def _pareto_batch(keys, *, N, M, mu, convention, dt):
+    W = jax.vmap(lambda k: pareto(k, (N, M), mu=mu, convention=convention, dtype=dt))(keys)
+    return W, jnp.max(W * W, axis=(-2, -1)) / jnp.asarray(N, dt)
 
-    return lax.map(one, jax.random.split(key, num), batch_size=batch)
+
+def _pareto_lmax(key, *, num, N, M, mu, convention, dt, batch):
+    # Matrices drawn by XLA, batch by batch; eigenvalues by htrmt.esd (eigenvalues-only LAPACK
+    # on CPU, XLA elsewhere).
+    from ..spectra import esd
+
+    keys = jax.random.split(key, num)
+    lams, maxes = [], []
+    for i in range(0, num, batch):
+        W, mx = _pareto_batch(keys[i : i + batch], N=N, M=M, mu=mu, convention=convention, dt=dt)
+        lams.append(esd(W)[..., -1])
+        maxes.append(mx)
+    return jnp.concatenate(lams), jnp.concatenate(maxes)
 
 
 def pareto_largest_eigenvalues(
@@ -211,7 +220,7 @@ def pareto_largest_eigenvalues(
     """Samples of λ_max of ``WᵀW/N`` for N×M Pareto W (``htrmt.ensembles.pareto``), dense.
 
     Each matrix is drawn and its M×M Gram matrix diagonalised (``eigvalsh``), batched with
-    ``lax.map(..., batch_size)`` so that at most ~256 MiB of matrices exist at once.
+    batches so that at most ~256 MiB of matrices exist at once.
     Compare with :func:`frechet_law` (µ < 4) or :func:`tw_scaling` (µ > 4); see
     :func:`edge_regime`. For µ < 1 use float64: the Gram matrix overflows float32.
 
