@@ -2,7 +2,7 @@
 
 Plots only from ``out/sims/edge_study/edge_study.{npz,json}`` (``--quick``: the quick data set in
 ``out/sims/edge_study/quick/``), running ``sims.edge_study`` first when the data are missing.
-Writes ``out/figures/fig_edge_statistics.png`` and ``.pdf``.
+Writes ``out/figures/edge_statistics.png`` and ``.pdf``.
 
 Usage:
     python -m figures.fig_edge_statistics [--data out/sims/edge_study] [--out out/figures]
@@ -123,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for ext in ("png", "pdf"):
-        fig.savefig(out / f"fig_edge_statistics.{ext}", dpi=130)
+        fig.savefig(out / f"edge_statistics.{ext}", dpi=130)
     plt.close(fig)
-    print(f"wrote {out}/fig_edge_statistics.png and .pdf")
+    print(f"wrote {out}/edge_statistics.png and .pdf")
     return 0
 
 
