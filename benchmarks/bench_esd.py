@@ -73,10 +73,14 @@ def main(argv=None):
         reps = args.repeats if n * m * (batch or 1) < 2e7 else max(3, args.repeats // 2)
         t_np = _median_time(lambda: numpy_esd(W), reps)
         t_ht = _median_time(lambda: jax.block_until_ready(ht.esd(Wj)), reps)
+        jitted = jax.jit(lambda w: ht.esd(w))
+        t_jit = _median_time(lambda: jax.block_until_ready(jitted(Wj)), reps)
+        t_xla = _median_time(lambda: jax.block_until_ready(ht.esd(Wj, method="xla")), reps)
         label = f"{n}x{m}" if batch is None else f"{batch} x ({n}x{m})"
         rows.append((label, t_np, t_ht, t_ht / t_np, err))
         print(f"{label:>18}: numpy {t_np * 1e3:9.2f} ms   htrmt {t_ht * 1e3:9.2f} ms   "
-              f"ratio htrmt/numpy {t_ht / t_np:5.2f}   max rel diff {err:.1e}", flush=True)
+              f"ratio htrmt/numpy {t_ht / t_np:5.2f}   (under jit {t_jit / t_np:5.2f}, "
+              f"method='xla' {t_xla / t_np:5.2f})   max rel diff {err:.1e}", flush=True)
     return rows
 
 

@@ -56,6 +56,9 @@ def main(argv=None) -> int:
                 transform=ax.transAxes, fontsize=7, va="bottom",
                 bbox=dict(facecolor="white", alpha=0.8, lw=0))
         ax.set_xlabel("eigenvalue λ of WᵀW/N")
+        from matplotlib.ticker import NullFormatter
+
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=7, loc="upper right")
     axes[0].set_ylabel("density ρ(λ)")
     fig.suptitle(f"Universality classes of the ESD (N×M = {2 * M}×{M}, Q = 2)")
