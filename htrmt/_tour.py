@@ -44,6 +44,7 @@ class TourRow:
     num_above_edge: int
     alpha_fit: float
     alpha_limit: float
+    phase: str
     verdict: str
 
 
@@ -112,17 +113,22 @@ def run_tour(
             _alpha(lam) if kind not in ("gaussian", "spiked") else (float("nan"), float("nan"), 0)
         )
         alpha_lim = uc.alpha_limit if uc.alpha_limit is not None else float("nan")
+        from .phases import classify
+
+        phase = classify(lam, Q).phase
         if d < 0.02 and above == 0:
             verdict = "MP bulk, crisp edge"
+        elif d < 0.02 and kind == "spiked":
+            verdict = f"MP bulk + {above} spikes"
         elif d < 0.02:
-            verdict = f"MP bulk + {above} outliers"
+            verdict = f"MP bulk + a tail of {above} eigenvalues past λ+"
         elif lam.max() / lam_plus < 3:
             verdict = "MP-like bulk, edge smeared by a heavy tail"
         else:
-            verdict = "power-law tail, no MP edge"
+            verdict = "power-law ESD, no MP edge"
         rows.append(
             TourRow(label, uc.name, N, M, sigma2, lam_plus, float(lam.max()),
-                    float(lam.max() / lam_plus), d, above, alpha, alpha_lim, verdict)
+                    float(lam.max() / lam_plus), d, above, alpha, alpha_lim, phase, verdict)
         )
         spectra_out.append((label, lam, sigma2, mu, xmin, ntail))
     if out is not None:
@@ -181,13 +187,13 @@ def _plot(spectra_out, rows, Q, out):
 
 def format_table(rows: list[TourRow]) -> str:
     """A plain-text table of the tour."""
-    head = ["class", "λ_max/λ+", "KS to MP", "#>edge", "α fit", "µ/2+1", "verdict"]
+    head = ["class", "λ_max/λ+", "KS to MP", "#>edge", "α fit", "µ/2+1 (N→∞)", "phase", "verdict"]
     lines = [head]
     for r in rows:
         fa = "-" if math.isnan(r.alpha_fit) else f"{r.alpha_fit:.2f}"
         fl = "-" if math.isnan(r.alpha_limit) else f"{r.alpha_limit:.2f}"
         lines.append([r.label, f"{r.lambda_max_over_lambda_plus:.3g}", f"{r.ks_to_mp:.3f}",
-                      str(r.num_above_edge), fa, fl, r.verdict])
+                      str(r.num_above_edge), fa, fl, r.phase, r.verdict])
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     out = []
     for j, l in enumerate(lines):
