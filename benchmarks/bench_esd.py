@@ -55,9 +55,11 @@ def main(argv=None):
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     args = p.parse_args(argv)
     dt = np.dtype(args.dtype)
-    print(f"backend={jax.default_backend()} device={jax.devices()[0]} dtype={dt} "
-          f"jax={jax.__version__} numpy={np.__version__} machine={platform.machine()} "
-          f"cpus={os.cpu_count()} OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    print(
+        f"backend={jax.default_backend()} device={jax.devices()[0]} dtype={dt} "
+        f"jax={jax.__version__} numpy={np.__version__} machine={platform.machine()} "
+        f"cpus={os.cpu_count()} OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}"
+    )
     rng = np.random.default_rng(0)
     cases = [((1000, 500), None), ((2000, 1000), None), ((4000, 2000), None), ((400, 200), 256)]
     rows = []
@@ -78,9 +80,12 @@ def main(argv=None):
         t_xla = _median_time(lambda: jax.block_until_ready(ht.esd(Wj, method="xla")), reps)
         label = f"{n}x{m}" if batch is None else f"{batch} x ({n}x{m})"
         rows.append((label, t_np, t_ht, t_ht / t_np, err))
-        print(f"{label:>18}: numpy {t_np * 1e3:9.2f} ms   htrmt {t_ht * 1e3:9.2f} ms   "
-              f"ratio htrmt/numpy {t_ht / t_np:5.2f}   (under jit {t_jit / t_np:5.2f}, "
-              f"method='xla' {t_xla / t_np:5.2f})   max rel diff {err:.1e}", flush=True)
+        print(
+            f"{label:>18}: numpy {t_np * 1e3:9.2f} ms   htrmt {t_ht * 1e3:9.2f} ms   "
+            f"ratio htrmt/numpy {t_ht / t_np:5.2f}   (under jit {t_jit / t_np:5.2f}, "
+            f"method='xla' {t_xla / t_np:5.2f})   max rel diff {err:.1e}",
+            flush=True,
+        )
     return rows
 
 

@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="folder written by sims.calibrate")
     parser.add_argument("--quick", action="store_true", help="plot the quick-mode data (default)")
     parser.add_argument("--full", action="store_true", help="plot the full-mode data")
+    parser.add_argument("--out", default="out/figures", help="output folder (default out/figures)")
     parser.add_argument(
-        "--out", default="out/figures", help="output folder (default out/figures)"
+        "--name", default="calibration", help="file name stem (default calibration)"
     )
-    parser.add_argument("--name", default="calibration", help="file name stem (default calibration)")
     args = parser.parse_args(argv)
     root = Path(os.environ.get("HTRMT_OUT", "out"))
     data = (
@@ -42,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     bpath = data / "b_alpha_mu.npz"
     if not bpath.exists() and args.data is None:
-        print(f"[calibration] {bpath} missing: running python -m sims.calibrate "
-              f"{'--full' if args.full else '--quick'}", flush=True)
+        print(
+            f"[calibration] {bpath} missing: running python -m sims.calibrate "
+            f"{'--full' if args.full else '--quick'}",
+            flush=True,
+        )
         from sims import calibrate
 
         calibrate.main(["--full" if args.full else "--quick", "--no-progress"])

@@ -29,10 +29,10 @@ def main(argv=None) -> int:
         lam = d[f"S{j}"]
         lo, hi = (float(v) for v in MP.edges(2.0, float(s)))
         x = np.linspace(lo, hi, 500)
-        axes[1].hist(lam, bins=np.linspace(0, hi_all, 90), density=True, alpha=0.3,
-                     color=f"C{j}")
-        axes[1].plot(x, np.asarray(MP.pdf(x, 2.0, float(s))), color=f"C{j}", lw=1.5,
-                     label=f"σ = {s:g}")
+        axes[1].hist(lam, bins=np.linspace(0, hi_all, 90), density=True, alpha=0.3, color=f"C{j}")
+        axes[1].plot(
+            x, np.asarray(MP.pdf(x, 2.0, float(s))), color=f"C{j}", lw=1.5, label=f"σ = {s:g}"
+        )
     axes[1].set_title("varying σ (Q = 2)")
     for ax in axes:
         ax.set_xlabel("eigenvalue λ of WᵀW/N")

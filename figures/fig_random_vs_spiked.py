@@ -22,8 +22,10 @@ def main(argv=None) -> int:
     x = np.linspace(1e-3, max(lam_s.max(), 3.2) * 1.02, 800)
     pdf = np.asarray(ht.laws.marchenko_pastur.pdf(x, Q))
     lam_plus = float(ht.laws.marchenko_pastur.edges(Q)[1])
-    for ax, lam, ent, title in ((axes[0], lam_r, d["entropy"][0], "random (Gaussian) W"),
-                                (axes[1], lam_s, d["entropy"][1], "random W + rank-4 signal")):
+    for ax, lam, ent, title in (
+        (axes[0], lam_r, d["entropy"][0], "random (Gaussian) W"),
+        (axes[1], lam_s, d["entropy"][1], "random W + rank-4 signal"),
+    ):
         bins = np.linspace(0, x[-1], 90)
         ax.hist(lam, bins=bins, density=True, alpha=0.6, color="C0", label=f"ESD (M={M})")
         ax.plot(x, pdf, "r-", lw=1.5, label="Marchenko–Pastur (Q=2, σ=1)")
@@ -33,11 +35,21 @@ def main(argv=None) -> int:
         ax.legend(fontsize=8)
     for s in d["strengths"]:
         loc = float(ht.laws.bbp.location(float(s), Q, model="low_rank"))
-        axes[1].annotate(f"spike S={s:g}", (loc, 0.02), xytext=(loc, 0.25), fontsize=7,
-                         ha="center", arrowprops=dict(arrowstyle="->", lw=0.7))
+        axes[1].annotate(
+            f"spike S={s:g}",
+            (loc, 0.02),
+            xytext=(loc, 0.25),
+            fontsize=7,
+            ha="center",
+            arrowprops=dict(arrowstyle="->", lw=0.7),
+        )
     axes[0].set_ylabel("density ρ(λ)")
-    fig.suptitle("Random matrix vs random matrix with spikes: spikes leave the MP bulk "
-                 "and lower the entropy", fontsize=11, y=1.04)
+    fig.suptitle(
+        "Random matrix vs random matrix with spikes: spikes leave the MP bulk "
+        "and lower the entropy",
+        fontsize=11,
+        y=1.04,
+    )
     save(fig, args.out, "random_vs_spiked")
     assert math.isfinite(float(d["entropy"][1]))
     return 0

@@ -27,8 +27,7 @@ def main(argv=None) -> int:
     ax = axes[1]
     # GOE normalised to [-2, 2]: (λ_max − 2)·N^(2/3) → TW1.
     s = (lmax - 2.0) * N ** (2 / 3)
-    ax.hist(s, bins=60, density=True, alpha=0.6,
-            label=f"(λ_max − 2)·N^(2/3), {lmax.size} samples")
+    ax.hist(s, bins=60, density=True, alpha=0.6, label=f"(λ_max − 2)·N^(2/3), {lmax.size} samples")
     t = np.linspace(-6, 4, 500)
     ax.plot(t, np.asarray(ht.laws.tracy_widom.pdf(t, 1)), "r-", lw=1.5, label="Tracy–Widom β=1")
     ax.plot(t, np.asarray(ht.laws.tracy_widom.pdf(t, 2)), "k--", lw=1, label="Tracy–Widom β=2")

@@ -30,8 +30,12 @@ def main(argv=None) -> int:
     x = np.geomspace(max(float(ht.laws.marchenko_pastur.edges(Q)[0]), 1e-3), lam_plus, 400)
     # Expected counts per log bin under MP: M·ρ(λ)·λ·Δlog λ.
     dlog = np.log(bins[1] / bins[0])
-    ax.plot(x, lam.size * np.asarray(ht.laws.marchenko_pastur.pdf(x, Q)) * x * dlog, "r-",
-            label="MP bulk")
+    ax.plot(
+        x,
+        lam.size * np.asarray(ht.laws.marchenko_pastur.pdf(x, Q)) * x * dlog,
+        "r-",
+        label="MP bulk",
+    )
     alphas = (0.3, lam_plus, 6.0)
     for a, c in zip(alphas, ("C2", "C3", "C4")):
         ax.axvline(a, color=c, ls="--", lw=1, label=f"α = {a:.2g}")

@@ -35,8 +35,12 @@ def main(argv=None) -> int:
     ax.hist(lam, bins=bins, density=True, alpha=0.5, label="trained")
     ax.hist(lam_rand, bins=bins, density=True, alpha=0.5, label="entries permuted")
     x = np.linspace(1e-6, float(mp.lambda_plus) * 1.01, 500)
-    ax.plot(x, np.asarray(ht.laws.marchenko_pastur.pdf(x, Q, float(mp.sigma))), "r-",
-            label=f"MP fit of permuted (σ = {float(mp.sigma):.3g})")
+    ax.plot(
+        x,
+        np.asarray(ht.laws.marchenko_pastur.pdf(x, Q, float(mp.sigma))),
+        "r-",
+        label=f"MP fit of permuted (σ = {float(mp.sigma):.3g})",
+    )
     ax.set_yscale("log")
     ax.set_xlabel("eigenvalue λ of WᵀW/N")
     ax.set_ylabel("density")

@@ -33,28 +33,51 @@ def main(argv=None) -> int:
         m = h.counts > 0
         ax.loglog(h.centers[m], h.density[m], "o", ms=3, label="ESD")
         x = np.geomspace(h.edges[0], h.edges[-1], 500)
-        ax.loglog(x, np.maximum(np.asarray(ht.laws.marchenko_pastur.pdf(x, Q, math.sqrt(sigma2))),
-                                1e-300), "r-", lw=1, label="MP limit")
+        ax.loglog(
+            x,
+            np.maximum(np.asarray(ht.laws.marchenko_pastur.pdf(x, Q, math.sqrt(sigma2))), 1e-300),
+            "r-",
+            lw=1,
+            label="MP limit",
+        )
         txt = [f"λ_max/λ+ = {lam.max() / lam_plus:.3g}"]
         if kind == "pareto":
             fit = ht.fit.powerlaw(lam)
             xt = x[x >= float(fit.xmin)]
             a = float(fit.alpha)
-            dens = int(fit.num_tail) / M * (a - 1) / float(fit.xmin) * (xt / float(fit.xmin)) ** (-a)
+            dens = (
+                int(fit.num_tail) / M * (a - 1) / float(fit.xmin) * (xt / float(fit.xmin)) ** (-a)
+            )
             ax.loglog(xt, dens, "k--", lw=1.2, label=f"PL fit α = {a:.2f}")
             if uc.alpha_limit is not None:
                 al = uc.alpha_limit
-                ax.loglog(xt, dens[0] * (xt / xt[0]) ** (-al), "g:", lw=1.5,
-                          label=f"limit α = µ/2+1 = {al:.2f}")
+                ax.loglog(
+                    xt,
+                    dens[0] * (xt / xt[0]) ** (-al),
+                    "g:",
+                    lw=1.5,
+                    label=f"limit α = µ/2+1 = {al:.2f}",
+                )
             txt.append(f"fitted α = {a:.2f} ± {float(fit.sigma):.2f}")
             if f"levy_pdf{i}" in d:
-                ax.loglog(d[f"levy_x{i}"], np.maximum(d[f"levy_pdf{i}"], 1e-300), "m-", lw=1.2,
-                          label="heavy-tailed law (cavity, same N)")
+                ax.loglog(
+                    d[f"levy_x{i}"],
+                    np.maximum(d[f"levy_pdf{i}"], 1e-300),
+                    "m-",
+                    lw=1.2,
+                    label="heavy-tailed law (cavity, same N)",
+                )
         ax.set_ylim(max(h.density[m].min() * 0.05, 1e-12), h.density[m].max() * 5)
         ax.set_title(f"{label}\n{uc.name}", fontsize=10)
-        ax.text(0.03, 0.03, "\n".join(txt + [f"edge: {uc.bulk_edge}", f"far tail: {uc.far_tail}"]),
-                transform=ax.transAxes, fontsize=7, va="bottom",
-                bbox=dict(facecolor="white", alpha=0.8, lw=0))
+        ax.text(
+            0.03,
+            0.03,
+            "\n".join(txt + [f"edge: {uc.bulk_edge}", f"far tail: {uc.far_tail}"]),
+            transform=ax.transAxes,
+            fontsize=7,
+            va="bottom",
+            bbox=dict(facecolor="white", alpha=0.8, lw=0),
+        )
         ax.set_xlabel("eigenvalue λ of WᵀW/N")
         from matplotlib.ticker import NullFormatter
 

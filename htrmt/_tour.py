@@ -127,18 +127,41 @@ def run_tour(
         else:
             verdict = "power-law ESD, no MP edge"
         rows.append(
-            TourRow(label, uc.name, N, M, sigma2, lam_plus, float(lam.max()),
-                    float(lam.max() / lam_plus), d, above, alpha, alpha_lim, phase, verdict)
+            TourRow(
+                label,
+                uc.name,
+                N,
+                M,
+                sigma2,
+                lam_plus,
+                float(lam.max()),
+                float(lam.max() / lam_plus),
+                d,
+                above,
+                alpha,
+                alpha_lim,
+                phase,
+                verdict,
+            )
         )
         spectra_out.append((label, lam, sigma2, mu, xmin, ntail))
     if out is not None:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "tour.json"), "w") as f:
             json.dump(
-                {"rows": [dataclasses.asdict(r) for r in rows],
-                 "meta": {"N": N, "M": M, "x64": bool(jax.config.jax_enable_x64),
-                          "jax": jax.__version__, "device": str(jax.devices()[0])}},
-                f, indent=2, default=float,
+                {
+                    "rows": [dataclasses.asdict(r) for r in rows],
+                    "meta": {
+                        "N": N,
+                        "M": M,
+                        "x64": bool(jax.config.jax_enable_x64),
+                        "jax": jax.__version__,
+                        "device": str(jax.devices()[0]),
+                    },
+                },
+                f,
+                indent=2,
+                default=float,
             )
         _plot(spectra_out, rows, Q, out)
     return rows
@@ -169,8 +192,13 @@ def _plot(spectra_out, rows, Q, out):
             h = spectra.histogram(lam, bins=60)
             ax.bar(h.centers, h.density, width=np.diff(h.edges), alpha=0.6, label="ESD")
             x = np.linspace(0, max(lam.max(), row.lambda_plus) * 1.05, 600)
-        ax.plot(x, np.asarray(laws.marchenko_pastur.pdf(x, Q, s)), "r-", lw=1.2,
-                label=f"MP (Q={Q:g}, σ²={sigma2:.3g})")
+        ax.plot(
+            x,
+            np.asarray(laws.marchenko_pastur.pdf(x, Q, s)),
+            "r-",
+            lw=1.2,
+            label=f"MP (Q={Q:g}, σ²={sigma2:.3g})",
+        )
         ax.axvline(row.lambda_plus, color="r", ls=":", lw=0.8)
         ax.set_title(f"{label}\n{row.verdict}", fontsize=9)
         ax.set_xlabel("eigenvalue λ of WᵀW/N")
@@ -192,8 +220,18 @@ def format_table(rows: list[TourRow]) -> str:
     for r in rows:
         fa = "-" if math.isnan(r.alpha_fit) else f"{r.alpha_fit:.2f}"
         fl = "-" if math.isnan(r.alpha_limit) else f"{r.alpha_limit:.2f}"
-        lines.append([r.label, f"{r.lambda_max_over_lambda_plus:.3g}", f"{r.ks_to_mp:.3f}",
-                      str(r.num_above_edge), fa, fl, r.phase, r.verdict])
+        lines.append(
+            [
+                r.label,
+                f"{r.lambda_max_over_lambda_plus:.3g}",
+                f"{r.ks_to_mp:.3f}",
+                str(r.num_above_edge),
+                fa,
+                fl,
+                r.phase,
+                r.verdict,
+            ]
+        )
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     out = []
     for j, l in enumerate(lines):

@@ -17,8 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("random_vs_spiked", "semicircle_edge", "mp_densities", "classes", "phases", "tikhonov",
-            "trained_layer")
+DATASETS = (
+    "random_vs_spiked",
+    "semicircle_edge",
+    "mp_densities",
+    "classes",
+    "phases",
+    "tikhonov",
+    "trained_layer",
+)
 
 
 def _path(name: str, quick: bool, root=None) -> Path:
@@ -36,8 +43,9 @@ def _sim_random_vs_spiked(key, quick):
     strengths = (3.0, 2.0, 1.5, 1.2)
     lam_s = ht.esd(ht.ensembles.low_rank_signal(k2, (N, M), strengths=strengths))
     ent = [float(ht.metrics.matrix_entropy(l)) for l in (lam_r, lam_s)]
-    return dict(lam_random=lam_r, lam_spiked=lam_s, entropy=np.array(ent),
-                strengths=np.array(strengths)), {"N": N, "M": M}
+    return dict(
+        lam_random=lam_r, lam_spiked=lam_s, entropy=np.array(ent), strengths=np.array(strengths)
+    ), {"N": N, "M": M}
 
 
 def _sim_semicircle_edge(key, quick):
@@ -72,9 +80,13 @@ def _sim_mp_densities(key, quick):
     return out, {"M": M}
 
 
-CLASS_ROWS = (("Gaussian (MP)", "gaussian", None), ("spiked", "spiked", None),
-              ("weakly HT, µ=5", "pareto", 5.0), ("moderately HT, µ=3", "pareto", 3.0),
-              ("very HT, µ=1.5", "pareto", 1.5))
+CLASS_ROWS = (
+    ("Gaussian (MP)", "gaussian", None),
+    ("spiked", "spiked", None),
+    ("weakly HT, µ=5", "pareto", 5.0),
+    ("moderately HT, µ=3", "pareto", 3.0),
+    ("very HT, µ=1.5", "pareto", 1.5),
+)
 
 
 def _sim_classes(key, quick):
@@ -106,8 +118,18 @@ def _sim_phases(key, quick):
     import htrmt as ht
 
     N, M = (1000, 500) if quick else (2000, 1000)
-    phases = ht.ensembles.PHASES if hasattr(ht.ensembles, "PHASES") else (
-        "random-like", "bleeding-out", "bulk+spikes", "bulk-decay", "heavy-tailed", "rank-collapse")
+    phases = (
+        ht.ensembles.PHASES
+        if hasattr(ht.ensembles, "PHASES")
+        else (
+            "random-like",
+            "bleeding-out",
+            "bulk+spikes",
+            "bulk-decay",
+            "heavy-tailed",
+            "rank-collapse",
+        )
+    )
     keys = ht_split(key, len(phases))
     out = {"phases": np.array(phases)}
     for i, ph in enumerate(phases):
@@ -147,13 +169,17 @@ def _sim_trained_layer(key, quick):
     # The largest dense layer of the embedded default model (trained on scikit-learn's digits),
     # against the same weights with their entries randomly permuted (the "rand" control).
     ext = ht.networks.extract(ht.networks.default_model())
-    layer = max((l for l in ext.layers if l.matrices.shape[0] == 1),
-                key=lambda l: l.matrices.shape[1] * l.matrices.shape[2])
+    layer = max(
+        (l for l in ext.layers if l.matrices.shape[0] == 1),
+        key=lambda l: l.matrices.shape[1] * l.matrices.shape[2],
+    )
     W = jnp.asarray(layer.matrices[0], jnp.float64)
     lam = ht.esd(W)
     lam_rand = ht.esd(ht.metrics.permute_entries(key, W))
-    return dict(lam=lam, lam_rand=lam_rand, name=np.array(layer.name),
-                shape=np.array(W.shape)), {"layer": layer.name, "shape": list(W.shape)}
+    return dict(lam=lam, lam_rand=lam_rand, name=np.array(layer.name), shape=np.array(W.shape)), {
+        "layer": layer.name,
+        "shape": list(W.shape),
+    }
 
 
 SIMS = {
@@ -186,8 +212,14 @@ def simulate(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Pat
     arrays, sizes = SIMS[name](key, quick)
     path = _path(name, quick, root)
     save_arrays(path, **{k: np.asarray(v) for k, v in arrays.items()})
-    write_sidecar(path.with_suffix(".json"), seed=seed, sizes=sizes, dataset=name, quick=quick,
-                  script="sims/talk_spectra.py")
+    write_sidecar(
+        path.with_suffix(".json"),
+        seed=seed,
+        sizes=sizes,
+        dataset=name,
+        quick=quick,
+        script="sims/talk_spectra.py",
+    )
     return path
 
 

@@ -6,7 +6,9 @@ float64 paths can be exercised (float32 is then requested explicitly with ``dtyp
 
 import os
 
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax  # noqa: E402

@@ -19,7 +19,9 @@ SAMPLERS = {
     "levy_stable": lambda k, s, **kw: E.levy_stable(k, s, alpha_stable=1.5, **kw),
     "spiked": lambda k, s, **kw: E.spiked_covariance(k, s, spikes=(4.0, 2.0), **kw),
     "low_rank": lambda k, s, **kw: E.low_rank_signal(k, s, strengths=(2.0,), **kw),
-    "correlated": lambda k, s, **kw: E.correlated(k, s, population_eigenvalues=np.linspace(0.5, 2, s[-1]), **kw),
+    "correlated": lambda k, s, **kw: E.correlated(
+        k, s, population_eigenvalues=np.linspace(0.5, 2, s[-1]), **kw
+    ),
 }
 
 

@@ -14,12 +14,16 @@ def test_all_figures_quick(tmp_path):
     out = tmp_path / "figs"
     proc = subprocess.run(
         [sys.executable, "-m", "figures", "--quick", "--out", str(out)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    from figures import available
-
     import matplotlib.image as mpimg
+
+    from figures import available
 
     for name in available():
         png = out / f"{name}.png"
@@ -32,8 +36,12 @@ def test_all_figures_quick(tmp_path):
 
 
 def test_unknown_figure_lists_valid_names():
-    proc = subprocess.run([sys.executable, "-m", "figures", "no_such_figure"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "figures", "no_such_figure"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "valid names" in proc.stderr and "mp_densities" in proc.stderr
 

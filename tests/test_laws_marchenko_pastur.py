@@ -39,8 +39,9 @@ def test_mp_cdf_against_mpmath_quadrature(Q, sigma):
         np.testing.assert_allclose(float(MP.cdf(x, Q, sigma)), float(ref), atol=1e-13)
     assert float(MP.cdf(lo - 1e-3, Q, sigma)) == 0.0
     assert float(MP.cdf(hi + 1e-3, Q, sigma)) == 1.0
-    np.testing.assert_allclose(float(MP.sf(0.5 * (lo + hi), Q, sigma)),
-                               1 - float(MP.cdf(0.5 * (lo + hi), Q, sigma)))
+    np.testing.assert_allclose(
+        float(MP.sf(0.5 * (lo + hi), Q, sigma)), 1 - float(MP.cdf(0.5 * (lo + hi), Q, sigma))
+    )
 
 
 def test_mp_cdf_derivative_is_pdf():
@@ -62,18 +63,25 @@ def test_mp_ppf_roundtrip(Q, sigma):
 @pytest.mark.parametrize("Q, sigma", [(1.0, 1.0), (2.0, 1.5), (5.0, 0.5)])
 def test_mp_moments_against_quadrature(Q, sigma):
     lo, hi = (float(v) for v in MP.edges(Q, sigma))
-    raw = [si.quad(lambda x: x**k * float(MP.pdf(x, Q, sigma)), lo, hi, limit=400)[0] for k in (1, 2, 3, 4)]
+    raw = [
+        si.quad(lambda x: x**k * float(MP.pdf(x, Q, sigma)), lo, hi, limit=400)[0]
+        for k in (1, 2, 3, 4)
+    ]
     for k in (1, 2, 3, 4):
         np.testing.assert_allclose(MP.moment(k, Q, sigma), raw[k - 1], rtol=1e-6)
     y = 1 / Q
-    np.testing.assert_allclose(MP.moments(Q, sigma), (sigma**2, y * sigma**4, math.sqrt(y), y - 1), rtol=1e-12)
+    np.testing.assert_allclose(
+        MP.moments(Q, sigma), (sigma**2, y * sigma**4, math.sqrt(y), y - 1), rtol=1e-12
+    )
 
 
 def test_mp_jit_vmap_dtype():
     x32 = jnp.linspace(0.1, 3.0, 11, dtype=jnp.float32)
     for f in (MP.pdf, MP.cdf, MP.logpdf):
         assert f(x32, 2.0).dtype == jnp.float32
-        np.testing.assert_allclose(f(x32, 2.0), f(x32.astype(jnp.float64), 2.0), rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(
+            f(x32, 2.0), f(x32.astype(jnp.float64), 2.0), rtol=2e-5, atol=2e-6
+        )
     x = jnp.linspace(0.1, 3.0, 11)
     np.testing.assert_allclose(jax.jit(MP.cdf)(x, 2.0, 1.0), MP.cdf(x, 2.0, 1.0), rtol=1e-14)
     Qs = jnp.array([1.0, 2.0, 4.0])

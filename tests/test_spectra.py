@@ -23,7 +23,9 @@ def test_esd_matches_numpy(shape, dtype, tol, key):
     assert np.all(np.diff(np.asarray(lam)) >= 0)
     np.testing.assert_allclose(lam, ref, rtol=tol, atol=tol * ref.max())
     lam_none = ht.esd(W, normalization="none")
-    np.testing.assert_allclose(lam_none, ref * Wn.shape[0], rtol=tol, atol=tol * ref.max() * Wn.shape[0])
+    np.testing.assert_allclose(
+        lam_none, ref * Wn.shape[0], rtol=tol, atol=tol * ref.max() * Wn.shape[0]
+    )
 
 
 def test_esd_batch_vmap_jit(key):
@@ -51,7 +53,9 @@ def test_esd_methods_agree(dtype, key):
         np.testing.assert_allclose(a, x, rtol=tol, atol=tol)
     # The xla path is differentiable: d(sum λ)/dW = 2W/N.
     g = jax.grad(lambda w: ht.esd(w, method="xla").sum())(W[0])
-    np.testing.assert_allclose(g, 2 * W[0] / 50, rtol=1e-10, atol=1e-5 if dtype == jnp.float32 else 1e-12)
+    np.testing.assert_allclose(
+        g, 2 * W[0] / 50, rtol=1e-10, atol=1e-5 if dtype == jnp.float32 else 1e-12
+    )
     with pytest.raises(ValueError, match="method"):
         ht.esd(W, method="svd")
 
@@ -71,7 +75,12 @@ def test_esd_ks_to_mp_shrinks_with_n(key):
     for i, m in enumerate((100, 200, 400, 800)):
         keys = jax.random.split(jax.random.fold_in(key, i), 4)
         lam = jax.vmap(lambda k: ht.esd(ht.ensembles.gaussian(k, (2 * m, m))))(keys)
-        d = np.mean([float(ht.spectra.ks_distance(l, lambda x: ht.laws.marchenko_pastur.cdf(x, 2.0))) for l in lam])
+        d = np.mean(
+            [
+                float(ht.spectra.ks_distance(l, lambda x: ht.laws.marchenko_pastur.cdf(x, 2.0)))
+                for l in lam
+            ]
+        )
         ds.append(d)
     assert all(b < a for a, b in zip(ds, ds[1:])), ds
     assert ds[-1] < 0.5 * ds[0]

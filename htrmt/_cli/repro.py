@@ -13,8 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "numbers. Finished parts are cached and not recomputed.",
         add_help=True,
     )
-    p.add_argument("args", nargs=argparse.REMAINDER,
-                   help="arguments of python -m paper_repro (e.g. --quick, a paper name, --list)")
+    p.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="arguments of python -m paper_repro (e.g. --quick, a paper name, --list)",
+    )
     p.set_defaults(func=run)
 
 

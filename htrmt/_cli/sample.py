@@ -17,11 +17,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "against the Marchenko-Pastur law.",
     )
     p.add_argument("kind", choices=KINDS, help="ensemble")
-    p.add_argument("--mu", type=float, default=2.5,
-                   help="tail index for pareto/lomax/student_t (df)/levy_stable (alpha)")
+    p.add_argument(
+        "--mu",
+        type=float,
+        default=2.5,
+        help="tail index for pareto/lomax/student_t (df)/levy_stable (alpha)",
+    )
     p.add_argument("--shape", type=int, nargs=2, metavar=("N", "M"), default=(1000, 500))
-    p.add_argument("--spikes", type=float, nargs="+", default=(5.0,),
-                   help="spike strengths for spiked/low_rank")
+    p.add_argument(
+        "--spikes",
+        type=float,
+        nargs="+",
+        default=(5.0,),
+        help="spike strengths for spiked/low_rank",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", default="matrix.npy", help="output .npy (default matrix.npy)")
     p.add_argument("--plot", default=None, help="plot file (default: OUTPUT with .png)")
@@ -54,8 +63,9 @@ def _sample(args):
     if k == "gaussian":
         return ensembles.gaussian(key, shape)
     if k in ("pareto", "lomax"):
-        return ensembles.pareto(key, shape, mu=args.mu,
-                                convention="lomax" if k == "lomax" else "symmetric")
+        return ensembles.pareto(
+            key, shape, mu=args.mu, convention="lomax" if k == "lomax" else "symmetric"
+        )
     if k == "student_t":
         return ensembles.student_t(key, shape, df=args.mu)
     if k == "levy_stable":
@@ -82,8 +92,12 @@ def _plot_esd(lam, Q, title, path, normalization="N", N=1):
     h = spectra.histogram(lam, bins=80)
     axes[0].bar(h.centers, h.density, width=np.diff(h.edges), alpha=0.6, label="ESD")
     x = np.linspace(0, max(lam.max(), lam_plus) * 1.02, 800)
-    axes[0].plot(x, np.asarray(laws.marchenko_pastur.pdf(x / scale, Q, math.sqrt(sigma2))) / scale,
-                 "r-", label=f"MP (Q={Q:.3g}, σ²={sigma2:.3g})")
+    axes[0].plot(
+        x,
+        np.asarray(laws.marchenko_pastur.pdf(x / scale, Q, math.sqrt(sigma2))) / scale,
+        "r-",
+        label=f"MP (Q={Q:.3g}, σ²={sigma2:.3g})",
+    )
     axes[0].set_xlabel("λ")
     axes[0].set_ylabel("density")
     axes[0].legend()
@@ -158,10 +172,14 @@ def run_esd(args: argparse.Namespace) -> int:
     base = os.path.splitext(args.file)[0]
     out = args.output or base + ".esd.npy"
     np.save(out, lam)
-    print(f"{args.file}: {W.shape[0]}x{W.shape[1]}, Q={n / m:.4g}, {lam.size} eigenvalues "
-          f"({'WᵀW/N' if args.normalization == 'N' else 'WᵀW'})")
-    print(f"  min {lam.min():.6g}  median {np.median(lam):.6g}  max {lam.max():.6g}  "
-          f"mean {lam.mean():.6g}")
+    print(
+        f"{args.file}: {W.shape[0]}x{W.shape[1]}, Q={n / m:.4g}, {lam.size} eigenvalues "
+        f"({'WᵀW/N' if args.normalization == 'N' else 'WᵀW'})"
+    )
+    print(
+        f"  min {lam.min():.6g}  median {np.median(lam):.6g}  max {lam.max():.6g}  "
+        f"mean {lam.mean():.6g}"
+    )
     print(f"eigenvalues: {out}")
     if not args.no_plot:
         plot = args.plot or base + ".esd.png"

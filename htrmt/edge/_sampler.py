@@ -70,7 +70,9 @@ def _wishart_matrix(k, N: int, M: int, beta: float, dt):
         return W.T @ W / jnp.asarray(N, dt)
     kr, ki = jax.random.split(k)
     half = jnp.sqrt(jnp.asarray(0.5, dt))
-    W = lax.complex(half * jax.random.normal(kr, (N, M), dt), half * jax.random.normal(ki, (N, M), dt))
+    W = lax.complex(
+        half * jax.random.normal(kr, (N, M), dt), half * jax.random.normal(ki, (N, M), dt)
+    )
     return jnp.conj(W).T @ W / jnp.asarray(N, W.dtype)
 
 
@@ -81,7 +83,9 @@ def _wigner_matrix(k, N: int, beta: float, dt):
     else:
         kr, ki = jax.random.split(k)
         half = jnp.sqrt(jnp.asarray(0.5, dt))
-        A = lax.complex(half * jax.random.normal(kr, (N, N), dt), half * jax.random.normal(ki, (N, N), dt))
+        A = lax.complex(
+            half * jax.random.normal(kr, (N, N), dt), half * jax.random.normal(ki, (N, N), dt)
+        )
         H = A + jnp.conj(A).T
     return H / jnp.sqrt(jnp.asarray(2.0 * N, H.dtype))
 

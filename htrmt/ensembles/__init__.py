@@ -13,6 +13,6 @@ from ._gaussian import wigner as wigner
 from ._heavy_tailed import levy_stable as levy_stable
 from ._heavy_tailed import pareto as pareto
 from ._heavy_tailed import student_t as student_t
+from ._phases import phase_example as phase_example
 from ._spiked import low_rank_signal as low_rank_signal
 from ._spiked import spiked_covariance as spiked_covariance
-from ._phases import phase_example as phase_example

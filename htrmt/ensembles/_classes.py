@@ -35,10 +35,18 @@ class UniversalityClass:
 CLASS_TABLE = {
     "gaussian": ("MP", "MP", "Tracy-Widom", "none"),
     "spiked": ("MP + Gaussian spikes", "MP", "Tracy-Widom", "Gaussian"),
-    "weakly heavy-tailed": ("MP + power-law tail", "MP", "heavy-tailed (TW with large corrections)",
-                            "heavy-tailed"),
-    "moderately heavy-tailed": ("power law ~ λ^-(aµ+b)", "power law ~ λ^-(µ/2+1)", "no edge",
-                                "Fréchet"),
+    "weakly heavy-tailed": (
+        "MP + power-law tail",
+        "MP",
+        "heavy-tailed (TW with large corrections)",
+        "heavy-tailed",
+    ),
+    "moderately heavy-tailed": (
+        "power law ~ λ^-(aµ+b)",
+        "power law ~ λ^-(µ/2+1)",
+        "no edge",
+        "Fréchet",
+    ),
     "very heavy-tailed": ("power law ~ λ^-(µ/2+1)", "power law ~ λ^-(µ/2+1)", "no edge", "Fréchet"),
 }
 

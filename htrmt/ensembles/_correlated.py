@@ -46,9 +46,7 @@ def correlated(
     if pe.ndim == 0:
         pe = np.full((m,), float(pe))
     if pe.shape != (m,):
-        raise ValueError(
-            f"population_eigenvalues must have length M={m}, got shape {pe.shape}"
-        )
+        raise ValueError(f"population_eigenvalues must have length M={m}, got shape {pe.shape}")
     if not np.all(np.isfinite(pe)) or np.any(pe < 0):
         raise ValueError("population_eigenvalues must be finite and >= 0")
     kg, ko = jax.random.split(key)

@@ -117,7 +117,5 @@ def levy_stable(
     if float(alpha_stable) == 1.0:
         return jnp.tan(v)
     return (
-        jnp.sin(a * v)
-        / jnp.cos(v) ** (1.0 / a)
-        * (jnp.cos((1.0 - a) * v) / e) ** ((1.0 - a) / a)
+        jnp.sin(a * v) / jnp.cos(v) ** (1.0 / a) * (jnp.cos((1.0 - a) * v) / e) ** ((1.0 - a) / a)
     )

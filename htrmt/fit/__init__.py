@@ -1,3 +1,8 @@
+from ._compare import LikelihoodRatio as LikelihoodRatio
+from ._compare import compare as compare
+from ._compare import loglikelihood_ratio as loglikelihood_ratio
+from ._gof import GoodnessOfFit as GoodnessOfFit
+from ._gof import powerlaw_gof as powerlaw_gof
 from ._marchenko_pastur import MarchenkoPasturFit as MarchenkoPasturFit
 from ._marchenko_pastur import marchenko_pastur as marchenko_pastur
 from ._powerlaw import PowerLawFit as PowerLawFit
@@ -6,8 +11,3 @@ from ._powerlaw import powerlaw as powerlaw
 from ._powerlaw import powerlaw_scan as powerlaw_scan
 from ._tails import TailFit as TailFit
 from ._tails import fit_tail as fit_tail
-from ._compare import LikelihoodRatio as LikelihoodRatio
-from ._compare import compare as compare
-from ._compare import loglikelihood_ratio as loglikelihood_ratio
-from ._gof import GoodnessOfFit as GoodnessOfFit
-from ._gof import powerlaw_gof as powerlaw_gof

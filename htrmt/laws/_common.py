@@ -62,5 +62,3 @@ def uniform_for_sample(key: Any, shape: Any, dtype: Any) -> jax.Array:
         shape = (int(shape),)
     dt = float_dtype(dtype)
     return jax.random.uniform(key, tuple(shape), dt)
-
-

@@ -87,9 +87,8 @@ def _logpdf(x, Q, sigma):
     t, y, s2, a, b = _prep(x, Q, sigma)
     inside = (t > a) & (t < b)
     ts = jnp.where(inside, t, 1.0)
-    val = (
-        0.5 * jnp.log(jnp.where(inside, (b - ts) * (ts - a), 1.0))
-        - jnp.log(2.0 * jnp.pi * y * ts * s2)
+    val = 0.5 * jnp.log(jnp.where(inside, (b - ts) * (ts - a), 1.0)) - jnp.log(
+        2.0 * jnp.pi * y * ts * s2
     )
     return jnp.where(inside, val, -jnp.inf)
 

@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -128,5 +127,3 @@ def ks_distance(evals: Any, cdf: Callable[[Array], Array]) -> Array:
     """
     xs, _ = ecdf(evals)
     return ks_statistic(xs, jnp.asarray(cdf(xs), xs.dtype))
-
-
