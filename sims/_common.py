@@ -121,3 +121,26 @@ def markdown_table(
 def dump_json(path: str | os.PathLike, obj: Any) -> None:
     """JSON (numpy values converted, non-finite floats as null/"inf") written atomically."""
     atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2) + "\n").encode())
+
+
+def load_or_simulate(path: Path, simulate: Any, label: str) -> dict:
+    """The arrays of the ``.npz`` at ``path``, calling ``simulate()`` first when it is missing."""
+    if not path.exists():
+        print(f"[{label}] {path} missing: running the simulation", flush=True)
+        simulate()
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def datasets_main(argv: Any, description: str, datasets: Sequence[str], simulate: Any) -> int:
+    """Command line of a data script: ``[NAMES] [--quick] [--seed S]``, each dataset simulated."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("names", nargs="*", help=f"datasets (default all): {', '.join(datasets)}")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    for name in args.names or datasets:
+        print(simulate(name, quick=args.quick, seed=args.seed))
+    return 0

@@ -17,7 +17,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -195,23 +194,21 @@ def simulate(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Pat
 
 def load(name: str, *, quick: bool = False, seed: int = 0, root=None) -> dict:
     """The arrays of a dataset, simulating it first when the file is missing."""
-    path = _path(name, quick, seed, root)
-    if not path.exists():
-        print(f"[levy_hessian] {path} missing: running the simulation", flush=True)
-        simulate(name, quick=quick, seed=seed, root=root)
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    from ._common import load_or_simulate
+
+    return load_or_simulate(
+        _path(name, quick, seed, root),
+        lambda: simulate(name, quick=quick, seed=seed, root=root),
+        "levy_hessian",
+    )
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Simulate the data of the Lévy and Hessian figures.")
-    p.add_argument("names", nargs="*", help=f"datasets (default all): {', '.join(DATASETS)}")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    for name in args.names or DATASETS:
-        print(simulate(name, quick=args.quick, seed=args.seed))
-    return 0
+    from ._common import datasets_main
+
+    return datasets_main(
+        argv, "Simulate the data of the Lévy and Hessian figures.", DATASETS, simulate
+    )
 
 
 if __name__ == "__main__":
