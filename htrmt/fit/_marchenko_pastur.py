@@ -22,13 +22,10 @@ import functools
 import math
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from .._checks import as_float_array, check_choice, check_finite, check_int, check_scalar
-from ..laws import marchenko_pastur as _mp
 
 __all__ = [
     "MarchenkoPasturFit",
@@ -159,51 +156,166 @@ class MarchenkoPasturFit:
         return self.status == "ok"
 
 
-@jax.jit
-def _ks_profile_jit(x: Array, n: Array, Q: Array, sig2: Array) -> Array:
-    # x: (L,) ascending, only the first n entries are data (the rest padding).
-    dt = x.dtype
-    F = _mp.cdf(x[None, :], Q, jnp.sqrt(sig2)[:, None])
-    i = jnp.arange(1, x.shape[0] + 1, dtype=dt)
-    valid = i <= n.astype(dt)
-    nn = n.astype(dt)
-    ninf = jnp.asarray(-jnp.inf, dt)
-    d_plus = jnp.max(jnp.where(valid, i / nn - F, ninf), axis=-1)
-    d_minus = jnp.max(jnp.where(valid, F - (i - 1) / nn, ninf), axis=-1)
-    return jnp.maximum(d_plus, d_minus)
+# ---------------------------------------------------------------------------------------------
+# The KS fit of σ².
+#
+# With s = σ² and F the unit-σ MP CDF, the KS distance of the sorted sample x_1..x_n is
+# D(s) = max(A(s), B(s)) with A(s) = max_i (i/n − F(x_i/s)) non-decreasing in s and
+# B(s) = max_i (F(x_i/s) − (i−1)/n) non-increasing: D is unimodal and its minimum is where A and
+# B cross. The crossing is found exactly by an active-set iteration: at the current s take the
+# maximising indices i (of A) and j (of B), solve i/n − F(x_i/s) = F(x_j/s) − (j−1)/n for s
+# (a monotone scalar equation, closed-form F), and repeat until the maximisers stop changing.
+# A bracket [lo, hi] with A < B at lo and A > B at hi safeguards the iteration (bisection when a
+# step leaves it). The O(n) passes use a Chebyshev-spaced table of F (interpolation error below
+# 1e-7); the scalar equation uses the closed form, so the result is the exact KS minimiser
+# except where two maximisers tie to within 1e-7.
 
 
-def _ks_profile(x: np.ndarray, Q: float, sig2: np.ndarray, dt: Any, length: int) -> np.ndarray:
-    """KS distance of the sorted sample ``x`` to MP(Q, √sig2) for every ``sig2`` (vectorised).
-
-    ``x`` is padded to ``length`` so that one compiled kernel serves every bulk size.
-    """
-    pad = np.full(length, x[-1])
-    pad[: x.size] = x
-    d = _ks_profile_jit(
-        jnp.asarray(pad, dt), jnp.asarray(x.size), jnp.asarray(Q, dt), jnp.asarray(sig2, dt)
-    )
-    return np.asarray(d, dtype=np.float64)
-
-
-def _fit_ks(x: np.ndarray, Q: float, sig2_0: float, dt: Any, length: int) -> tuple[float, float]:
-    """Minimise the KS distance over σ²: coarse-to-fine grids in log σ² (±0.8 nats, then refine)."""
-    center, half = math.log(sig2_0), 0.8
-    best_d = math.inf
-    best = sig2_0
-    for _ in range(4):
-        grid = np.exp(np.linspace(center - half, center + half, 81))
-        d = _ks_profile(x, Q, grid, dt, length)
-        j = int(np.argmin(d))
-        if d[j] < best_d:
-            best_d, best = float(d[j]), float(grid[j])
-        center = math.log(best)
-        half = half / 16.0
-    return best, best_d
+def _unit_cdf_np(t: np.ndarray, y: float) -> np.ndarray:
+    """Closed-form unit-σ MP CDF at ``t`` (NumPy, float64), ``y = 1/Q``; see ``laws``."""
+    a = (1.0 - math.sqrt(y)) ** 2
+    b = (1.0 + math.sqrt(y)) ** 2
+    m = 1.0 + y
+    h = 2.0 * math.sqrt(y)
+    sab = abs(1.0 - y)
+    tc = np.clip(t, a, b)
+    r = np.sqrt(np.maximum((b - tc) * (tc - a), 0.0))
+    t1 = m * np.arcsin(np.clip((tc - m) / h, -1.0, 1.0))
+    if sab > 0:
+        tsafe = np.where(tc > 0, tc, 1.0)
+        t2 = sab * np.arcsin(np.clip((m * tsafe - sab**2) / (h * tsafe), -1.0, 1.0))
+    else:
+        t2 = 0.0
+    val = np.clip(0.5 + (r + t1 - t2) / (2.0 * math.pi * y), 0.0, 1.0)
+    return np.where(t <= a, 0.0, np.where(t >= b, 1.0, val))
 
 
-def _ks_at(x: np.ndarray, Q: float, sig2: float, dt: Any, length: int) -> float:
-    return float(_ks_profile(x, Q, np.full(81, sig2), dt, length)[0])
+class _UnitMP:
+    """Scalar closed-form CDF and density of the unit-σ MP law, and an interpolation table."""
+
+    def __init__(self, Q: float, size: int = 16385):
+        y = 1.0 / Q
+        self.y = y
+        self.a = (1.0 - math.sqrt(y)) ** 2
+        self.b = (1.0 + math.sqrt(y)) ** 2
+        self.m = 1.0 + y
+        self.h = 2.0 * math.sqrt(y)
+        self.sab = abs(1.0 - y)
+        th = np.linspace(0.0, math.pi, size)
+        self.xp = self.a + (self.b - self.a) * 0.5 * (1.0 - np.cos(th))
+        self.fp = _unit_cdf_np(self.xp, y)
+        self.fp[0], self.fp[-1] = 0.0, 1.0
+
+    def cdf(self, t: float) -> float:
+        a, b = self.a, self.b
+        if t <= a:
+            return 0.0
+        if t >= b:
+            return 1.0
+        m, h, sab, y = self.m, self.h, self.sab, self.y
+        r = math.sqrt(max((b - t) * (t - a), 0.0))
+        t1 = m * math.asin(min(max((t - m) / h, -1.0), 1.0))
+        t2 = sab * math.asin(min(max((m * t - sab * sab) / (h * t), -1.0), 1.0)) if sab else 0.0
+        return min(max(0.5 + (r + t1 - t2) / (2.0 * math.pi * y), 0.0), 1.0)
+
+    def ppf(self, p: float) -> float:
+        """Quantile by table inversion and Newton steps on the closed form."""
+        t = float(np.interp(p, self.fp, self.xp))
+        for _ in range(4):
+            d = self.pdf(t)
+            if d <= 0.0:
+                break
+            t = min(max(t - (self.cdf(t) - p) / d, self.a), self.b)
+        return t
+
+    def pdf(self, t: float) -> float:
+        a, b = self.a, self.b
+        if t <= a or t >= b or t <= 0.0:
+            return 0.0
+        return math.sqrt((b - t) * (t - a)) / (2.0 * math.pi * self.y * t)
+
+
+@functools.lru_cache(maxsize=32)
+def _unit_mp(Q: float) -> _UnitMP:
+    return _UnitMP(Q)
+
+
+def _solve_pair(law: _UnitMP, xi: float, xj: float, c: float, u0: float) -> float:
+    """The ``u = log s`` where ``F(xi e^-u) + F(xj e^-u) = c`` (decreasing in u; 0 < c < 2)."""
+    lo = math.log(min(xi, xj) / law.b)  # both arguments >= b: G = 2 > c
+    if law.a > 0:
+        hi = math.log(max(xi, xj) / law.a)  # both <= a: G = 0 < c
+    else:
+        hi = max(lo, u0) + 1.0
+        while law.cdf(xi * math.exp(-hi)) + law.cdf(xj * math.exp(-hi)) > c:
+            hi += 2.0 * (hi - lo)
+    u = min(max(u0, lo), hi)
+    for _ in range(100):
+        ei = xi * math.exp(-u)
+        ej = xj * math.exp(-u)
+        g = law.cdf(ei) + law.cdf(ej) - c
+        if g > 0:
+            lo = u
+        elif g < 0:
+            hi = u
+        else:
+            return u
+        if hi - lo <= 1e-15 * max(1.0, abs(u)):
+            break
+        dg = -(law.pdf(ei) * ei + law.pdf(ej) * ej)  # dG/du
+        un = u - g / dg if dg < 0 else math.nan
+        if not (lo < un < hi) or abs(un - u) > 0.5 * (hi - lo):
+            un = 0.5 * (lo + hi)
+        if abs(un - u) <= 4e-16 * max(1.0, abs(u)):
+            return un
+        u = un
+    return 0.5 * (lo + hi)
+
+
+def _ks_exact(x: np.ndarray, Q: float, sig2: float) -> float:
+    """KS distance of the sorted sample ``x`` to MP(Q, √sig2), closed-form CDF."""
+    n = x.size
+    f = _unit_cdf_np(x / sig2, 1.0 / Q)
+    i = np.arange(1, n + 1, dtype=np.float64)
+    return float(max(np.max(i / n - f), np.max(f - (i - 1) / n)))
+
+
+def _fit_ks(x: np.ndarray, Q: float, sig2_0: float) -> float:
+    """The σ² minimising the KS distance of the sorted sample ``x`` to MP(Q, σ) (see above)."""
+    law = _unit_mp(Q)
+    n = x.size
+    up = np.arange(1, n + 1, dtype=np.float64) / n
+    dn = up - 1.0 / n
+    xp, fp = law.xp, law.fp
+    lo, hi = -math.inf, math.inf
+    u = math.log(sig2_0)
+    pair = None
+    for _ in range(200):
+        f = np.interp(x * math.exp(-u), xp, fp)
+        d1 = up - f
+        d2 = f - dn
+        i = int(np.argmax(d1))
+        j = int(np.argmax(d2))
+        above = d1[i] > d2[j]
+        if above:
+            hi = u
+        else:
+            lo = u
+        if (i, j) == pair or hi - lo <= 1e-14 * max(1.0, abs(u)):
+            break  # u solves this pair's equation and the pair still maximises: A = B
+        un = _solve_pair(law, float(x[i]), float(x[j]), (i + j + 1) / n, u)
+        if abs(un - u) <= 1e-15 * max(1.0, abs(u)):
+            break  # already at the pair's root
+        if lo < un < hi:
+            pair = (i, j)
+        else:  # outside the bracket: bisect, or step out while one side is still open
+            pair = None
+            if math.isfinite(lo) and math.isfinite(hi):
+                un = 0.5 * (lo + hi)
+            else:
+                un = u - 1.0 if above else u + 1.0
+        u = un
+    return math.exp(u)
 
 
 def marchenko_pastur(
@@ -231,7 +343,7 @@ def marchenko_pastur(
     σ comes from the bulk (the non-null eigenvalues at or below the threshold) by ``method``:
 
     - ``"ks"`` (default): minimise the KS distance between the bulk and MP(Q, σ) over σ
-      (a CDF fit, coarse-to-fine grid in log σ², relative resolution about 1e-5);
+      (a CDF fit: the exact minimiser, found where the two one-sided KS distances cross);
     - ``"edge"``: edge matching with the TW mean, ``max(bulk) = σ²(λ+ + E[TW1]·s₁)``
       (``s₁`` the unit-σ scale, ``E[TW1] = −1.2065``);
     - ``"moment"``: ``σ² = mean(bulk)`` (MP's mean is σ²).
@@ -329,10 +441,10 @@ def marchenko_pastur(
             return float(np.mean(bulk))
         if which == "edge":
             return float(bulk[-1]) / (lp1 + TW1_MEAN * s1)
-        return _fit_ks(bulk, Q, sig2_prev, dt, M)[0]
+        return _fit_ks(bulk, Q, sig2_prev)
 
     # Spike-robust start: match the median of the non-null eigenvalues.
-    med_mp = float(_mp.ppf(jnp.asarray(0.5, dt), Q, 1.0))
+    med_mp = _unit_mp(Q).ppf(0.5)
     sig2 = float(np.median(nz)) / med_mp
     k_prev = -1
     converged = False
@@ -352,7 +464,7 @@ def marchenko_pastur(
         k_prev = k
         sig2 = estimate(nz[:k], sig2, method)
     bulk = nz[:k_prev]
-    sig2_ks, d_ks = _fit_ks(bulk, Q, sig2, dt, M)
+    sig2_ks = _fit_ks(bulk, Q, sig2)
     sig2_edge = estimate(bulk, sig2, "edge")
     sig2_mom = estimate(bulk, sig2, "moment")
     sig2 = {"ks": sig2_ks, "edge": sig2_edge, "moment": sig2_mom}[method]
@@ -361,7 +473,7 @@ def marchenko_pastur(
     thr = lam_plus + marg
     spikes = nz[nz > thr]
     num_bulk = int(np.sum(nz <= thr))
-    d_bulk = d_ks if method == "ks" else _ks_at(nz[:num_bulk] if num_bulk else bulk, Q, sig2, dt, M)
+    d_bulk = _ks_exact(nz[:num_bulk] if num_bulk else bulk, Q, sig2)
     if not converged:
         status = "not-converged"
     elif num_zero > 0.1 * M:
