@@ -80,6 +80,19 @@ def as_float_array(x: Any, name: str, *, allow_int: bool = False) -> jax.Array:
     return jnp.asarray(x)
 
 
+def as_float_numpy(x: Any, name: str) -> np.ndarray:
+    """Like :func:`as_float_array` (same checks, same dtype rules) but a host NumPy array.
+
+    For the host-side fitters, which would only convert a JAX array back: NumPy input is not
+    copied to a device and back.
+    """
+    if isinstance(x, np.ndarray) and x.dtype in (np.float64, np.float32):
+        if x.dtype == np.float64 and not jax.config.jax_enable_x64:
+            return x.astype(np.float32)
+        return x
+    return np.asarray(as_float_array(x, name))
+
+
 def check_finite(x: jax.Array, name: str) -> jax.Array:
     """Raise if ``x`` contains NaN or Inf (eagerly when concrete, via ``eqx.error_if`` under jit)."""
     if is_concrete(x):

@@ -183,3 +183,26 @@ def test_bad_input(key):
         mt.rand_distance(0, jnp.ones((4, 3)))
     with pytest.raises(ValueError, match="bins"):
         mt.rand_distance(key, jnp.ones((4, 3)), bins=1)
+
+
+def test_layer_metrics_bundle_equals_the_functions():
+    from htrmt.metrics._spectral import layer_metrics
+
+    lam = np.sort(np.random.default_rng(0).pareto(2.0, 300) + 0.01)
+    out = layer_metrics(lam, 2.5, 0.8)
+    m = ht.metrics
+    ref = {
+        "log_norm": m.log_frobenius_norm(lam),
+        "log_spectral_norm": m.log_spectral_norm(lam),
+        "stable_rank": m.stable_rank(lam),
+        "entropy": m.matrix_entropy(lam),
+        "log_alpha_norm": m.log_alpha_norm(lam, alpha=2.5),
+        "alpha_weighted": m.weighted_alpha(lam, alpha=2.5),
+        "mp_softrank": m.mp_soft_rank(lam, lambda_plus=0.8),
+    }
+    assert set(out) == set(ref)
+    for k, v in ref.items():
+        assert out[k] == pytest.approx(float(v), rel=1e-13), k
+    nan = layer_metrics(lam, float("nan"), float("nan"))
+    assert np.isnan(nan["alpha_weighted"]) and np.isnan(nan["mp_softrank"])
+    assert nan["entropy"] == pytest.approx(out["entropy"], rel=1e-15)

@@ -120,6 +120,23 @@ def test_bad_options():
         analyze({"b": np.zeros(4)})
 
 
+def test_workers_give_the_same_report():
+    # Spectra computed in worker threads, layers fitted as they finish: same rows, same order.
+    keys = jax.random.split(jax.random.key(3), 3)
+    layers = {
+        "a.weight": np.asarray(ht.ensembles.gaussian(keys[0], SHAPE, dtype=jnp.float64)),
+        "b.weight": np.asarray(ht.ensembles.pareto(keys[1], SHAPE, mu=1.5, dtype=jnp.float64)),
+        "c.weight": np.asarray(ht.ensembles.gaussian(keys[2], (40, 30), dtype=jnp.float64)),
+        "tiny.weight": np.ones((3, 2)),
+    }
+    one = analyze(layers)
+    two = analyze(layers, workers=3, progress=True)
+    assert [r.name for r in two.layers] == list(layers)
+    assert one.to_csv() == two.to_csv()
+    with pytest.raises(ValueError, match="workers"):
+        analyze(layers, workers=0)
+
+
 def test_exports_roundtrip(gaussian_report, tmp_path):
     rep = gaussian_report
     text = rep.to_csv(tmp_path / "r.csv")

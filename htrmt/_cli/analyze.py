@@ -60,6 +60,15 @@ def register(subparsers) -> None:
     p.add_argument("--no-fingers", action="store_true", help="skip the fingers test")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--x64", action="store_true", help="compute the spectra in float64")
+    p.add_argument(
+        "-j",
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads computing the spectra while the layers already done are fitted "
+        "(default 1; set OPENBLAS_NUM_THREADS=1 when N > 1)",
+    )
     p.set_defaults(func=run)
 
 
@@ -68,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise ValueError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
     model = args.path if args.path is not None else default_model()
     key = None
     if args.bootstrap:
@@ -84,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         fingers=not args.no_fingers,
         progress=not args.no_progress,
         dtype="float64" if args.x64 else None,
+        workers=args.workers,
     )
     if args.format == "table":
         text = rep.table() + "\n"

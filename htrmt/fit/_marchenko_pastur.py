@@ -24,7 +24,7 @@ import math
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_choice, check_finite, check_int, check_scalar
+from .._checks import as_float_numpy, check_choice, check_finite, check_int, check_scalar
 
 __all__ = [
     "MarchenkoPasturFit",
@@ -249,7 +249,7 @@ def _solve_pair(law: _UnitMP, xi: float, xj: float, c: float, u0: float) -> floa
         while law.cdf(xi * math.exp(-hi)) + law.cdf(xj * math.exp(-hi)) > c:
             hi += 2.0 * (hi - lo)
     u = min(max(u0, lo), hi)
-    for _ in range(100):
+    for _ in range(100):  # Newton, safeguarded by the bracket (bisection when it leaves it)
         ei = xi * math.exp(-u)
         ej = xj * math.exp(-u)
         g = law.cdf(ei) + law.cdf(ej) - c
@@ -259,13 +259,11 @@ def _solve_pair(law: _UnitMP, xi: float, xj: float, c: float, u0: float) -> floa
             hi = u
         else:
             return u
-        if hi - lo <= 1e-15 * max(1.0, abs(u)):
-            break
         dg = -(law.pdf(ei) * ei + law.pdf(ej) * ej)  # dG/du
         un = u - g / dg if dg < 0 else math.nan
-        if not (lo < un < hi) or abs(un - u) > 0.5 * (hi - lo):
+        if not lo < un < hi:
             un = 0.5 * (lo + hi)
-        if abs(un - u) <= 4e-16 * max(1.0, abs(u)):
+        if abs(un - u) <= 1e-13 * max(1.0, abs(u)) or hi - lo <= 1e-13 * max(1.0, abs(u)):
             return un
         u = un
     return 0.5 * (lo + hi)
@@ -389,7 +387,7 @@ def marchenko_pastur(
     if c is not None:
         check_scalar(c, "c", ge=0.0)
     check_int(max_iter, "max_iter", ge=1)
-    x = check_finite(as_float_array(evals, "evals"), "evals")
+    x = check_finite(as_float_numpy(evals, "evals"), "evals")
     if x.ndim != 1:
         raise ValueError(f"evals must be 1-D (one spectrum), got shape {x.shape}")
     dt = x.dtype
@@ -463,7 +461,8 @@ def marchenko_pastur(
         k_prev = k
         sig2 = estimate(nz[:k], sig2, method)
     bulk = nz[:k_prev]
-    sig2_ks = _fit_ks(bulk, Q, sig2)
+    # the loop's last estimate was made on this bulk: with method='ks' it is the KS fit
+    sig2_ks = sig2 if method == "ks" else _fit_ks(bulk, Q, sig2)
     sig2_edge = estimate(bulk, sig2, "edge")
     sig2_mom = estimate(bulk, sig2, "moment")
     sig2 = {"ks": sig2_ks, "edge": sig2_edge, "moment": sig2_mom}[method]

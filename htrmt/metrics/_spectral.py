@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -98,7 +99,7 @@ def weighted_alpha(
     """
     x = _evals(evals)
     a = _fit_alpha(x, **powerlaw_kwargs) if alpha is None else jnp.asarray(alpha, x.dtype)
-    return a * jnp.log10(jnp.max(x, axis=-1))
+    return _weighted_alpha(x, a)
 
 
 def log_frobenius_norm(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
@@ -111,8 +112,7 @@ def log_frobenius_norm(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
         >>> float(log_frobenius_norm(jnp.array([1.0, 2.0, 7.0])))
         1.0
     """
-    x = _evals(evals)
-    return jnp.log10(jnp.sum(jnp.maximum(x, 0.0), axis=-1))
+    return _log_frobenius_norm(_evals(evals))
 
 
 def log_spectral_norm(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
@@ -122,8 +122,7 @@ def log_spectral_norm(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
         >>> float(log_spectral_norm(jnp.array([1.0, 100.0])))
         2.0
     """
-    x = _evals(evals)
-    return jnp.log10(jnp.max(x, axis=-1))
+    return _log_spectral_norm(_evals(evals))
 
 
 def log_alpha_norm(
@@ -142,10 +141,7 @@ def log_alpha_norm(
     """
     x = _evals(evals)
     a = _fit_alpha(x, **powerlaw_kwargs) if alpha is None else jnp.asarray(alpha, x.dtype)
-    a = jnp.asarray(a, x.dtype)
-    if a.ndim:
-        a = a[..., None]
-    return jnp.log10(jnp.sum(jnp.maximum(x, 0.0) ** a, axis=-1))
+    return _log_alpha_norm(x, jnp.asarray(a, x.dtype))
 
 
 def stable_rank(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
@@ -155,8 +151,7 @@ def stable_rank(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
         >>> float(stable_rank(jnp.array([1.0, 1.0, 2.0])))
         2.0
     """
-    x = _evals(evals)
-    return jnp.sum(jnp.maximum(x, 0.0), axis=-1) / jnp.max(x, axis=-1)
+    return _stable_rank(_evals(evals))
 
 
 def mp_soft_rank(
@@ -186,7 +181,7 @@ def mp_soft_rank(
         lambda_plus = marchenko_pastur(x, Q).lambda_plus
     else:
         check_scalar(lambda_plus, "lambda_plus", gt=0.0)
-    return jnp.asarray(lambda_plus, x.dtype) / jnp.max(x, axis=-1)
+    return _mp_soft_rank(x, jnp.asarray(lambda_plus, x.dtype))
 
 
 def _rtol(x: Array, rtol: Any) -> float:
@@ -235,7 +230,42 @@ def matrix_entropy(
         1.0
     """
     x = _evals(evals)
-    tol = jnp.asarray(_rtol(x, rtol), x.dtype) * jnp.max(x, axis=-1, keepdims=True)
+    return _matrix_entropy(x, _rtol(x, rtol))
+
+
+# ---------------------------------------------------------------------------------------------
+# The formulas, on validated eigenvalues (jit-friendly; the public functions above check their
+# input and call these).
+
+
+def _weighted_alpha(x: Array, a: Array) -> Array:
+    return a * jnp.log10(jnp.max(x, axis=-1))
+
+
+def _log_frobenius_norm(x: Array) -> Array:
+    return jnp.log10(jnp.sum(jnp.maximum(x, 0.0), axis=-1))
+
+
+def _log_spectral_norm(x: Array) -> Array:
+    return jnp.log10(jnp.max(x, axis=-1))
+
+
+def _log_alpha_norm(x: Array, a: Array) -> Array:
+    if a.ndim:
+        a = a[..., None]
+    return jnp.log10(jnp.sum(jnp.maximum(x, 0.0) ** a, axis=-1))
+
+
+def _stable_rank(x: Array) -> Array:
+    return jnp.sum(jnp.maximum(x, 0.0), axis=-1) / jnp.max(x, axis=-1)
+
+
+def _mp_soft_rank(x: Array, lambda_plus: Array) -> Array:
+    return lambda_plus / jnp.max(x, axis=-1)
+
+
+def _matrix_entropy(x: Array, rtol: float) -> Array:
+    tol = jnp.asarray(rtol, x.dtype) * jnp.max(x, axis=-1, keepdims=True)
     keep = x > tol
     xs = jnp.where(keep, x, 0.0)
     p = xs / jnp.sum(xs, axis=-1, keepdims=True)
@@ -244,3 +274,30 @@ def matrix_entropy(
     r = jnp.sum(keep, axis=-1).astype(x.dtype)
     lnr = jnp.log(jnp.maximum(r, 1.0))
     return jnp.where(r > 1, h / jnp.where(r > 1, lnr, 1.0), 0.0)
+
+
+@jax.jit
+def _layer_metrics(x: Array, alpha: Array, lambda_plus: Array) -> dict[str, Array]:
+    """Every per-layer metric in one compiled call (NaN ``alpha``/``lambda_plus`` give NaN)."""
+    return {
+        "log_norm": _log_frobenius_norm(x),
+        "log_spectral_norm": _log_spectral_norm(x),
+        "stable_rank": _stable_rank(x),
+        "entropy": _matrix_entropy(x, default_rtol(x.shape[-1], x.dtype)),
+        "log_alpha_norm": _log_alpha_norm(x, alpha),
+        "alpha_weighted": _weighted_alpha(x, alpha),
+        "mp_softrank": _mp_soft_rank(x, lambda_plus),
+    }
+
+
+def layer_metrics(evals: Any, alpha: float, lambda_plus: float) -> dict[str, float]:
+    """The norms, ranks, entropy and α-based metrics of one ESD at once, as Python floats.
+
+    ``alpha`` and ``lambda_plus`` may be NaN (no fit): the metrics built on them are then NaN.
+    Same values as the individual functions; one compiled call instead of one per metric.
+    """
+    x = _evals(evals)
+    if x.ndim != 1:
+        raise ValueError(f"evals must be 1-D (one spectrum), got shape {x.shape}")
+    out = _layer_metrics(x, jnp.asarray(alpha, x.dtype), jnp.asarray(lambda_plus, x.dtype))
+    return {k: float(v) for k, v in out.items()}

@@ -43,8 +43,6 @@ def layer_esd(
     The Gram matrices are formed and diagonalised by :func:`htrmt.esd` (``eigvalsh`` of the
     M×M Gram matrix) in the dtype of the weights, all slices in one batched call.
     """
-    import jax.numpy as jnp
-
     from ..spectra import esd
 
     mats = layer.matrices
@@ -54,7 +52,7 @@ def layer_esd(
         sq = np.sum(np.asarray(mats, np.float64) ** 2, axis=(-2, -1))
         n = max(mats.shape[-2:])
         return np.sort(sq / n if normalization == "N" else sq)
-    lam = esd(jnp.asarray(mats), normalization=normalization)
+    lam = esd(mats, normalization=normalization)  # NumPy weights stay on the host on CPU
     return np.sort(np.asarray(lam, dtype=np.float64).ravel())
 
 
@@ -98,23 +96,22 @@ def _status_ok(res: Any) -> bool:
 
 
 def _metrics(evals: np.ndarray, alpha: float, lambda_plus: float) -> dict[str, float]:
-    """Norms, ranks and entropy of one ESD through :mod:`htrmt.metrics`."""
-    from .. import metrics as m
+    """Norms, ranks and entropy of one ESD through :mod:`htrmt.metrics` (one compiled call)."""
+    from ..metrics._spectral import layer_metrics
 
-    out: dict[str, float] = {}
-    out["log_norm"] = float(m.log_frobenius_norm(evals))
-    out["log_spectral_norm"] = float(m.log_spectral_norm(evals))
-    out["stable_rank"] = float(m.stable_rank(evals))
-    out["entropy"] = float(m.matrix_entropy(evals))
-    if math.isfinite(alpha):
-        out["log_alpha_norm"] = float(m.log_alpha_norm(evals, alpha=alpha))
-        out["alpha_weighted"] = float(m.weighted_alpha(evals, alpha=alpha))
-    if math.isfinite(lambda_plus) and lambda_plus > 0:
-        out["mp_softrank"] = float(m.mp_soft_rank(evals, lambda_plus=lambda_plus))
-    return out
+    lp = lambda_plus if math.isfinite(lambda_plus) and lambda_plus > 0 else math.nan
+    return layer_metrics(evals, alpha if math.isfinite(alpha) else math.nan, lp)
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _layer_evals(layer: LayerWeights, normalization: str, peer_conventions: bool) -> np.ndarray:
+    """The ESD :func:`analyze_layer` fits (with the peer's conv scaling when asked)."""
+    conv_scale = 1.0
+    if peer_conventions and layer.kind == "conv2d" and layer.num_slices > 1:
+        conv_scale = math.sqrt(layer.num_slices / 2.0)
+    return layer_esd(layer, normalization=normalization, conv_scale=conv_scale)
 
 
 def analyze_layer(
@@ -129,9 +126,11 @@ def analyze_layer(
     key: Any = None,
     min_evals: int = MIN_EVALS,
     min_tail: int = 10,
+    evals: np.ndarray | None = None,
 ) -> tuple[LayerResult, np.ndarray, dict[str, Any]]:
     """Analyse one extracted layer: ESD, power-law fit, MP fit, metrics, phase, fingers.
 
+    ``evals``: the layer's ESD if already computed (``_layer_evals``), else it is computed here.
     Returns ``(row, evals, {"pl": fit or None, "mp": fit or None, "phase": verdict or None})``.
     A layer that cannot be fitted gets a status and NaNs; it never raises for that reason.
     """
@@ -139,10 +138,8 @@ def analyze_layer(
     N, M = max(out_dim, in_dim), min(out_dim, in_dim)
     Q = N / M
     S = layer.num_slices
-    conv_scale = 1.0
-    if peer_conventions and layer.kind == "conv2d" and S > 1:
-        conv_scale = math.sqrt(S / 2.0)
-    evals = layer_esd(layer, normalization=normalization, conv_scale=conv_scale)
+    if evals is None:
+        evals = _layer_evals(layer, normalization, peer_conventions)
     # the evals the phase classifier and MP fitter see are always those of WᵀW/N
     evals_n = evals / N if normalization == "none" else evals
     warn: list[str] = []
@@ -319,6 +316,7 @@ def analyze(
     key: Any = None,
     progress: bool = False,
     dtype: Any = None,
+    workers: int = 1,
 ) -> AnalysisReport:
     """Analyse every weight matrix of a model with Heavy-Tailed Self-Regularization.
 
@@ -350,6 +348,10 @@ def analyze(
         progress: show a progress bar (tqdm) over the layers.
         dtype: compute the spectra in this float dtype (e.g. ``jnp.float64``, which needs
             ``jax_enable_x64``); default: the dtype the weights are stored in.
+        workers: threads computing the spectra (Gram matrices and ``eigvalsh``, which release
+            the GIL) while the calling thread fits the layers already done; results are the
+            same for any value. Give each worker one BLAS thread (``OPENBLAS_NUM_THREADS=1``)
+            when ``workers > 1``, or the BLAS threads compete for the cores.
 
     Returns:
         An :class:`AnalysisReport`: ``.layers`` (one row per matrix), ``.summary``, ``.skipped``,
@@ -384,6 +386,8 @@ def analyze(
         raise ValueError(f"bootstrap must be an int >= 0, got bootstrap={bootstrap!r}")
     if isinstance(min_tail, bool) or not isinstance(min_tail, int) or min_tail < 2:
         raise ValueError(f"min_tail must be an int >= 2, got min_tail={min_tail!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got workers={workers!r}")
     if bootstrap and key is None:
         raise ValueError("bootstrap > 0 needs a jax.random key: analyze(..., bootstrap=B, key=key)")
     if peer_conventions:
@@ -417,36 +421,57 @@ def analyze(
 
         keys = list(jax.random.split(key, len(todo)))
 
-    it: Any = todo
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(todo, desc="analyze", unit="layer", leave=False)
-        it = bar
+        bar = tqdm(total=len(todo), desc="analyze", unit="layer", leave=False)
     rows: list[LayerResult] = []
     esds: dict[str, np.ndarray] = {}
     fits: dict[str, dict[str, Any]] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for lw, k in zip(it, keys, strict=True):
-            if bar is not None:
-                bar.set_postfix_str(lw.name[-40:])
-            row, ev, ft = analyze_layer(
-                lw,
-                normalization=normalization,
-                peer_conventions=peer_conventions,
-                fingers=fingers,
-                fingers_level=fingers_level,
-                max_fingers=max_fingers,
-                bootstrap=bootstrap,
-                key=k,
-                min_evals=min_evals,
-                min_tail=min_tail,
-            )
-            rows.append(row)
-            esds[lw.name] = ev
-            fits[lw.name] = ft
+    order: Any = range(len(todo))
+    pool = None
+    pending: list[Any] = []
+    if workers > 1 and len(todo) > 1:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="htrmt-esd")
+        pending = [
+            pool.submit(_layer_evals, lw, normalization, peer_conventions) for lw in todo
+        ]
+        index = {f: i for i, f in enumerate(pending)}
+        order = (index[f] for f in as_completed(pending))  # fit each layer as its ESD is done
+    done: dict[int, tuple[LayerResult, np.ndarray, dict[str, Any]]] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for i in order:
+                lw = todo[i]
+                if bar is not None:
+                    bar.set_postfix_str(lw.name[-40:])
+                done[i] = analyze_layer(
+                    lw,
+                    normalization=normalization,
+                    peer_conventions=peer_conventions,
+                    fingers=fingers,
+                    fingers_level=fingers_level,
+                    max_fingers=max_fingers,
+                    bootstrap=bootstrap,
+                    key=keys[i],
+                    min_evals=min_evals,
+                    min_tail=min_tail,
+                    evals=pending[i].result() if pending else None,
+                )
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for i, lw in enumerate(todo):  # the model's layer order, whatever order they finished in
+        row, ev, ft = done[i]
+        rows.append(row)
+        esds[lw.name] = ev
+        fits[lw.name] = ft
     if bar is not None:
         bar.close()
     layers_t = tuple(rows)

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_finite, check_scalar
+from .._checks import as_float_numpy, check_finite, check_scalar
 from ..ensembles._phases import PHASES
 
 __all__ = ["PHASES", "PhaseThresholds", "PhaseResult", "classify"]
@@ -203,7 +203,7 @@ def classify(
     if not isinstance(th, PhaseThresholds):
         raise TypeError(f"thresholds must be a PhaseThresholds, got {type(th).__name__}")
     check_scalar(Q, "Q", ge=1.0)
-    x = check_finite(as_float_array(evals, "evals"), "evals")
+    x = check_finite(as_float_numpy(evals, "evals"), "evals")
     if x.ndim != 1:
         raise ValueError(f"evals must be 1-D (one spectrum), got shape {x.shape}")
     lam = np.sort(np.asarray(x, dtype=np.float64))

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_choice, is_concrete
+from .._checks import as_float_array, as_float_numpy, check_choice, is_concrete
 
 __all__ = ["esd", "singular_values", "gram", "oriented"]
 
@@ -79,8 +79,9 @@ def _resolve_method(method: str) -> str:
     return method
 
 
-def _validate(W: Any, name: str = "W") -> Array:
-    W = as_float_array(W, name)
+def _validate(W: Any, name: str = "W", *, host: bool = False) -> Array:
+    # host=True keeps a NumPy float array on the host (no copy to a device and back)
+    W = as_float_numpy(W, name) if host and isinstance(W, np.ndarray) else as_float_array(W, name)
     if W.ndim < 2:
         raise ValueError(f"{name} must have shape (..., N, M) with rank >= 2, got shape {W.shape}")
     if W.size == 0:
@@ -154,7 +155,7 @@ def esd(W: Any, *, normalization: str = "N", method: str = "auto") -> Float[Arra
     """
     check_choice(normalization, "normalization", NORMALIZATIONS)
     method = _resolve_method(method)
-    W = _validate(W)
+    W = _validate(W, host=method == "lapack")
     if method == "lapack" and is_concrete(W):
         lam = jnp.asarray(_esd_host(np.asarray(W), normalization))
     else:
