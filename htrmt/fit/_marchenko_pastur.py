@@ -242,14 +242,12 @@ def _unit_mp(Q: float) -> _UnitMP:
 def _solve_pair(law: _UnitMP, xi: float, xj: float, c: float, u0: float) -> float:
     """The ``u = log s`` where ``F(xi e^-u) + F(xj e^-u) = c`` (decreasing in u; 0 < c < 2)."""
     lo = math.log(min(xi, xj) / law.b)  # both arguments >= b: G = 2 > c
-    if law.a > 0:
-        hi = math.log(max(xi, xj) / law.a)  # both <= a: G = 0 < c
-    else:
-        hi = max(lo, u0) + 1.0
-        while law.cdf(xi * math.exp(-hi)) + law.cdf(xj * math.exp(-hi)) > c:
-            hi += 2.0 * (hi - lo)
-    u = min(max(u0, lo), hi)
-    for _ in range(100):  # Newton, safeguarded by the bracket (bisection when it leaves it)
+    # both <= a: G = 0 < c (at Q = 1, a = 0 and G > 0 for every u: the bracket stays open)
+    hi = math.log(max(xi, xj) / law.a) if law.a > 0 else math.inf
+    u = max(u0, lo)
+    if u >= hi:
+        u = 0.5 * (lo + hi)
+    for _ in range(200):  # Newton, safeguarded by the bracket (bisection when it leaves it)
         ei = xi * math.exp(-u)
         ej = xj * math.exp(-u)
         g = law.cdf(ei) + law.cdf(ej) - c
@@ -262,11 +260,12 @@ def _solve_pair(law: _UnitMP, xi: float, xj: float, c: float, u0: float) -> floa
         dg = -(law.pdf(ei) * ei + law.pdf(ej) * ej)  # dG/du
         un = u - g / dg if dg < 0 else math.nan
         if not lo < un < hi:
-            un = 0.5 * (lo + hi)
-        if abs(un - u) <= 1e-13 * max(1.0, abs(u)) or hi - lo <= 1e-13 * max(1.0, abs(u)):
+            un = 0.5 * (lo + hi) if hi < math.inf else u + 1.0
+        # Newton's next error is about the square of this step: stop below 1e-8 (u ~ 1-30)
+        if abs(un - u) <= 1e-8 * max(1.0, abs(u)) or hi - lo <= 1e-14 * max(1.0, abs(u)):
             return un
         u = un
-    return 0.5 * (lo + hi)
+    return un
 
 
 def _ks_exact(x: np.ndarray, Q: float, sig2: float) -> float:

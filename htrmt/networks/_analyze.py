@@ -436,9 +436,7 @@ def analyze(
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="htrmt-esd")
-        pending = [
-            pool.submit(_layer_evals, lw, normalization, peer_conventions) for lw in todo
-        ]
+        pending = [pool.submit(_layer_evals, lw, normalization, peer_conventions) for lw in todo]
         index = {f: i for i, f in enumerate(pending)}
         order = (index[f] for f in as_completed(pending))  # fit each layer as its ESD is done
     done: dict[int, tuple[LayerResult, np.ndarray, dict[str, Any]]] = {}
