@@ -43,7 +43,8 @@ def _esd_host(W: np.ndarray, normalization: str) -> np.ndarray:
         W = np.swapaxes(W, -1, -2)
     n, m = W.shape[-2:]
     if W.ndim == 2:
-        X = W.T @ W  # BLAS syrk: numpy detects the AᵀA pattern
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            X = W.T @ W  # BLAS syrk: numpy detects the AᵀA pattern
     else:
         # Per-matrix AᵀA keeps syrk (half the flops of the batched gemm of np.matmul).
         flat = W.reshape(-1, n, m)
