@@ -15,6 +15,8 @@ from jaxtyping import Array, Float
 from .._checks import check_choice, check_int, check_key, check_scalar, float_dtype
 from . import _tridiagonal as _td
 
+HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
+
 __all__ = ["largest_eigenvalues", "wigner_largest_eigenvalues"]
 
 METHODS = ("tridiagonal", "dense")
@@ -67,13 +69,13 @@ def _complex_dtype(dt):
 def _wishart_matrix(k, N: int, M: int, beta: float, dt):
     if beta == 1:
         W = jax.random.normal(k, (N, M), dt)
-        return W.T @ W / jnp.asarray(N, dt)
+        return jnp.matmul(W.T, W, precision=HIGHEST) / jnp.asarray(N, dt)
     kr, ki = jax.random.split(k)
     half = jnp.sqrt(jnp.asarray(0.5, dt))
     W = lax.complex(
         half * jax.random.normal(kr, (N, M), dt), half * jax.random.normal(ki, (N, M), dt)
     )
-    return jnp.conj(W).T @ W / jnp.asarray(N, W.dtype)
+    return jnp.matmul(jnp.conj(W).T, W, precision=HIGHEST) / jnp.asarray(N, W.dtype)
 
 
 def _wigner_matrix(k, N: int, beta: float, dt):

@@ -12,6 +12,8 @@ from jaxtyping import Array, Float
 from .._checks import check_choice, check_key, check_shape, float_dtype
 from ._spiked import random_orthonormal
 
+HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
+
 __all__ = ["correlated"]
 
 
@@ -53,5 +55,5 @@ def correlated(
     w = jax.random.normal(kg, shape, dt) * jnp.asarray(np.sqrt(pe), dt)
     if basis == "random":
         o = random_orthonormal(ko, shape[:-2], m, m, dt)
-        w = w @ jnp.swapaxes(o, -1, -2)
+        w = jnp.matmul(w, jnp.swapaxes(o, -1, -2), precision=HIGHEST)
     return w

@@ -16,6 +16,8 @@ from jaxtyping import Array, Float
 
 from .._checks import check_choice, check_key, check_scalar, check_shape, float_dtype
 
+HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
+
 __all__ = ["phase_example", "PHASES"]
 
 #: The 5+1 phases, in the order of training's progression (Martin & Mahoney 2021, Table 2).
@@ -147,4 +149,7 @@ def phase_example(
     a = jax.random.normal(ka, (*batch, n, r), dt)
     b = jax.random.normal(kb, (*batch, r, m), dt)
     g = jax.random.normal(kg, shape, dt)
-    return sig * ((a @ b) / jnp.sqrt(jnp.asarray(r, dt)) + jnp.asarray(1e-3, dt) * g)
+    return sig * (
+        jnp.matmul(a, b, precision=HIGHEST) / jnp.sqrt(jnp.asarray(r, dt))
+        + jnp.asarray(1e-3, dt) * g
+    )

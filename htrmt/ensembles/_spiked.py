@@ -12,6 +12,8 @@ from jaxtyping import Array, Float
 
 from .._checks import check_key, check_scalar, check_shape, float_dtype
 
+HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
+
 __all__ = ["spiked_covariance", "low_rank_signal", "random_orthonormal"]
 
 
@@ -73,8 +75,8 @@ def spiked_covariance(
     v = random_orthonormal(kv, shape[:-2], m, ell.size, dt)  # (..., M, k)
     scale = jnp.asarray(np.sqrt(1.0 + ell) - 1.0, dt)  # (k,)
     # Σ^(1/2) = I + Σ_i (√(1+ℓ_i) − 1) v_i v_iᵀ acting on each row.
-    proj = g @ v  # (..., N, k)
-    w = g + (proj * scale) @ jnp.swapaxes(v, -1, -2)
+    proj = jnp.matmul(g, v, precision=HIGHEST)  # (..., N, k)
+    w = g + jnp.matmul(proj * scale, jnp.swapaxes(v, -1, -2), precision=HIGHEST)
     return jnp.asarray(sigma, dt) * w
 
 
@@ -115,5 +117,7 @@ def low_rank_signal(
     g = jax.random.normal(kg, shape, dt)
     u = random_orthonormal(ku, shape[:-2], n, s.size, dt)
     v = random_orthonormal(kv, shape[:-2], m, s.size, dt)
-    signal = (u * jnp.asarray(s * np.sqrt(n), dt)) @ jnp.swapaxes(v, -1, -2)
+    signal = jnp.matmul(
+        u * jnp.asarray(s * np.sqrt(n), dt), jnp.swapaxes(v, -1, -2), precision=HIGHEST
+    )
     return jnp.asarray(sigma, dt) * (g + signal)

@@ -14,6 +14,8 @@ from jaxtyping import Array, Float
 
 from .._checks import check_int, check_key, check_scalar, float_dtype
 
+HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
+
 __all__ = ["Operator", "as_operator", "lanczos", "Tridiagonal", "top_eigenvalues", "TopEigenvalues"]
 
 
@@ -52,7 +54,7 @@ def as_operator(A: Any, dim: int | None = None, dtype: Any = None) -> Operator:
         )
     if not jnp.issubdtype(arr.dtype, jnp.floating):
         raise TypeError(f"A must be a real floating matrix, got dtype {arr.dtype}")
-    return Operator(lambda v: arr @ v, int(arr.shape[0]), arr.dtype)
+    return Operator(lambda v: jnp.matmul(arr, v, precision=HIGHEST), int(arr.shape[0]), arr.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +113,8 @@ def _lanczos(matvec, v0, num_steps, reorthogonalize):
         a = jnp.vdot(v, w)
         w = w - a * v
         if reorthogonalize:  # twice is enough (Kahan–Parlett)
-            w = w - V.T @ (V @ w)
-            w = w - V.T @ (V @ w)
+            w = w - jnp.matmul(V.T, jnp.matmul(V, w, precision=HIGHEST), precision=HIGHEST)
+            w = w - jnp.matmul(V.T, jnp.matmul(V, w, precision=HIGHEST), precision=HIGHEST)
         b = jnp.linalg.norm(w)
         scale = jnp.maximum(scale, jnp.abs(a) + b)
         ok = b > tiny * scale

@@ -13,6 +13,8 @@ from jaxtyping import Array, Float
 
 from .._checks import as_float_array, as_float_numpy, check_choice, is_concrete
 
+HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
+
 __all__ = ["esd", "singular_values", "gram", "oriented"]
 
 NORMALIZATIONS = ("N", "none")
@@ -27,7 +29,8 @@ def oriented(W: Array) -> Array:
 def _gram(W: Array, normalization: str) -> Array:
     W = oriented(W)
     n = W.shape[-2]
-    X = jnp.swapaxes(W, -1, -2) @ W
+    # full float32 products on GPU/TPU (their default rounds the inputs to TF32/bf16)
+    X = jnp.matmul(jnp.swapaxes(W, -1, -2), W, precision=HIGHEST)
     if normalization == "N":
         X = X / jnp.asarray(n, W.dtype)
     return X
