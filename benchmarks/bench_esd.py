@@ -21,8 +21,6 @@ os.environ.setdefault(
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import jax  # noqa: E402
 
@@ -31,16 +29,7 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 import htrmt as ht  # noqa: E402
-
-
-def _median_time(fn, repeats):
-    fn()  # warm-up / compile
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from _timing import median_time  # noqa: E402
 
 
 def numpy_esd(W):
@@ -73,11 +62,13 @@ def main(argv=None):
         tol = 1e-10 if dt == np.float64 else 1e-4
         assert err < tol, f"mismatch {err}"
         reps = args.repeats if n * m * (batch or 1) < 2e7 else max(3, args.repeats // 2)
-        t_np = _median_time(lambda: numpy_esd(W), reps)
-        t_ht = _median_time(lambda: jax.block_until_ready(ht.esd(Wj)), reps)
+        t_np = median_time(lambda: numpy_esd(W), reps, warm=True)
+        t_ht = median_time(lambda: jax.block_until_ready(ht.esd(Wj)), reps, warm=True)
         jitted = jax.jit(lambda w: ht.esd(w))
-        t_jit = _median_time(lambda: jax.block_until_ready(jitted(Wj)), reps)
-        t_xla = _median_time(lambda: jax.block_until_ready(ht.esd(Wj, method="xla")), reps)
+        t_jit = median_time(lambda: jax.block_until_ready(jitted(Wj)), reps, warm=True)
+        t_xla = median_time(
+            lambda: jax.block_until_ready(ht.esd(Wj, method="xla")), reps, warm=True
+        )
         label = f"{n}x{m}" if batch is None else f"{batch} x ({n}x{m})"
         rows.append((label, t_np, t_ht, t_ht / t_np, err))
         print(

@@ -17,9 +17,7 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -28,17 +26,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import htrmt as ht  # noqa: E402
-
-
-def _median(fn, repeats: int, warm: bool = True) -> float:
-    if warm:
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from _timing import median_time  # noqa: E402
 
 
 def _numpy_esd(W: np.ndarray) -> np.ndarray:
@@ -47,13 +35,13 @@ def _numpy_esd(W: np.ndarray) -> np.ndarray:
 
 
 def _one_thread(fn, repeats: int) -> float:
-    """``_median(fn)`` with the host BLAS limited to one thread (threadpoolctl; NaN without it)."""
+    """``median_time(fn)`` with the host BLAS limited to one thread (threadpoolctl; NaN without it)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
         return float("nan")
     with threadpool_limits(limits=1):
-        return _median(fn, repeats, warm=False)
+        return median_time(fn, repeats)
 
 
 def bench_esd(quick: bool, repeats: int) -> list[dict]:
@@ -72,10 +60,10 @@ def bench_esd(quick: bool, repeats: int) -> list[dict]:
             err = float(np.max(np.abs(lam - ref)) / np.max(ref))
             tol = 1e-4 if dt == jnp.float32 else 1e-11
             assert err < tol, f"GPU ESD differs from LAPACK: {err:.2e}"
-            t_dev = _median(lambda W=W: esd(W).block_until_ready(), repeats)
+            t_dev = median_time(lambda W=W: esd(W), repeats, warm=True)
             # the host baselines: one run each (LAPACK has nothing to compile); the one-thread
             # run only where it takes seconds, not minutes
-            t_np = _median(lambda Wn=Wn: _numpy_esd(Wn), 1, warm=False)
+            t_np = median_time(lambda Wn=Wn: _numpy_esd(Wn), 1)
             small = B * M**3 <= 1e10
             t_np1 = _one_thread(lambda Wn=Wn: _numpy_esd(Wn), 1) if small else float("nan")
             row = dict(
@@ -110,7 +98,7 @@ def bench_edge(quick: bool, repeats: int) -> dict:
     from scipy import stats
 
     p = stats.kstest(z, lambda t: np.asarray(ht.laws.tracy_widom.cdf(t, 1))).pvalue
-    t = _median(lambda: ht.edge.largest_eigenvalues(key, num, N, M).block_until_ready(), repeats)
+    t = median_time(lambda: ht.edge.largest_eigenvalues(key, num, N, M), repeats, warm=True)
     print(
         f"edge sampler N={N} M={M}: {num} samples in {t:.3f} s -> {num / t:,.0f} samples/s; "
         f"KS p-value vs TW1 {p:.3f}",

@@ -25,9 +25,7 @@ import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import jax  # noqa: E402
@@ -41,15 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 from htrmt.laws import tracy_widom as tw  # noqa: E402
-
-
-def _median_time(fn, repeats: int) -> float:
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from _timing import median_time  # noqa: E402
 
 
 def part_a(quick: bool = False) -> tuple[list[dict], str]:
@@ -86,8 +76,8 @@ def part_a(quick: bool = False) -> tuple[list[dict], str]:
         dF = np.exp([log_cdf_sf(float(s), beta)[0] for s in sub])
         e_ours_det = float(np.max(np.abs(np.asarray(tw.cdf(jnp.asarray(sub), beta)) - dF)))
         e_peer_det = float(np.max(np.abs(peer.cdf(sub) - dF)))
-        t_ours = _median_time(lambda f=ours: f(xj).block_until_ready(), repeats)
-        t_peer = _median_time(lambda g=peer: g.cdf(x), repeats)
+        t_ours = median_time(lambda f=ours: f(xj).block_until_ready(), repeats)
+        t_peer = median_time(lambda g=peer: g.cdf(x), repeats)
         e_ours = max(e_ours_mp, e_ours_det)
         e_peer = max(e_peer_mp, e_peer_det)
         row = dict(

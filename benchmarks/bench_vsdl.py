@@ -45,15 +45,7 @@ from scipy import special  # noqa: E402
 import vsdl  # noqa: E402
 from vsdl import simulation as sim  # noqa: E402
 from vsdl import theory as th  # noqa: E402
-
-
-def median_time(fn, reps):
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts)), ts
+from _timing import median_time  # noqa: E402
 
 
 def brute_force(alpha, tau, model):
@@ -87,17 +79,17 @@ def theory_bench(reps):
         peer = brute_force(A, T, model)
         err = float(np.max(np.abs(ours - peer)))
         assert err < 2e-3, err
-        t_ours, _ = median_time(
+        t_ours = median_time(
             lambda model=model: vsdl.phase_diagram(a, t, model=model, theory="annealed"), reps
         )
-        t_eps, _ = median_time(lambda model=model: th.generalization_error(A, T, model=model), reps)
-        t_peer, _ = median_time(lambda model=model: brute_force(A, T, model), max(1, reps // 2))
+        t_eps = median_time(lambda model=model: th.generalization_error(A, T, model=model), reps)
+        t_peer = median_time(lambda model=model: brute_force(A, T, model), max(1, reps // 2))
         rows.append((f"{model} annealed 64×64", t_ours, t_eps, t_peer, err))
-    t_rs, _ = median_time(lambda: vsdl.phase_diagram(a, t, model="spherical", theory="quenched"), 1)
+    t_rs = median_time(lambda: vsdl.phase_diagram(a, t, model="spherical", theory="quenched"), 1)
     rows.append(
         ("spherical quenched RS (q≠R) 64×64", t_rs, float("nan"), float("nan"), float("nan"))
     )
-    t_ri, _ = median_time(lambda: vsdl.phase_diagram(a, t, model="ising", theory="quenched"), 1)
+    t_ri = median_time(lambda: vsdl.phase_diagram(a, t, model="ising", theory="quenched"), 1)
     rows.append(("ising quenched RS (q≠R) 64×64", t_ri, float("nan"), float("nan"), float("nan")))
     return rows
 
