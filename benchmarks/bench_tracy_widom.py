@@ -150,7 +150,8 @@ def main(argv=None) -> None:
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         print("\n--- part (b): benchmarks/bench_edge_sampler.py ---", flush=True)
-        mod.main([]) if _accepts_argv(mod.main) else mod.main()
+        sub = [f for f, on in (("--quick", args.quick), ("--no-append", args.no_append)) if on]
+        mod.main(sub) if _accepts_argv(mod.main) else mod.main()
 
 
 def _accepts_argv(fn) -> bool:
