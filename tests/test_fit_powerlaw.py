@@ -117,6 +117,35 @@ def test_search_matches_brute_force(ks, data):
     assert float(scan.xmin[jnp.argmin(scan.D)]) == float(fit.xmin)
 
 
+@pytest.mark.parametrize("ks", ["two_sided", "powerlaw"])
+def test_refined_bounds_search_matches_brute_force(monkeypatch, ks):
+    # Large samples (n > P._REFINE_ABOVE) raise the bounds at the witnesses of each round's
+    # exact evaluations. The same code path on a small sample (threshold lowered) against every
+    # candidate on every point, and with xmax against the plain branch and bound.
+    monkeypatch.setattr(P, "_REFINE_ABOVE", 500)
+    jax.clear_caches()
+    try:
+        rng = np.random.default_rng(21)
+        for x in (pareto(rng, 1500, 2.5), body_tail(rng, 900, 600, 2.2), rng.lognormal(0, 1, 1500)):
+            arr, k, n = brute_force(x, ks)
+            fit = ht.fit.powerlaw(x, ks=ks)
+            assert float(fit.xmin) == arr[k, 0]
+            np.testing.assert_allclose(float(fit.D), arr[k, 2], rtol=1e-10, atol=1e-14)
+            assert int(fit.num_tail) == int(arr[k, 3])
+            # with xmax: the same search as without refinement (both exact)
+            xmax = float(np.quantile(x, 0.99))
+            got = ht.fit.powerlaw(x, xmax=xmax, ks=ks)
+            monkeypatch.setattr(P, "_REFINE_ABOVE", 10**9)
+            jax.clear_caches()
+            ref = ht.fit.powerlaw(x, xmax=xmax, ks=ks)
+            monkeypatch.setattr(P, "_REFINE_ABOVE", 500)
+            jax.clear_caches()
+            assert float(got.xmin) == float(ref.xmin)  # D to round-off: other tile shapes
+            np.testing.assert_allclose(float(got.D), float(ref.D), rtol=1e-12)
+    finally:
+        jax.clear_caches()
+
+
 def test_two_sided_convention_is_larger():
     x = pareto(np.random.default_rng(1), 300, 2.5)
     a = ht.fit.powerlaw(x, xmin=1.0, ks="two_sided")

@@ -12,6 +12,14 @@ every candidate on every tail point) but touches only a small part of the ``O(n�
    computed exactly on its whole tail; the loop stops as soon as the next lower bound exceeds the
    best ``D`` found, so no skipped candidate can beat (or tie) the winner.
 
+Above 16384 data the bounds also learn from the exact evaluations: each round evaluates the
+chunk of smallest bounds, notes the point where each of their suprema is reached (a witness),
+and raises every candidate's bound by its deviation at those points. Neighbouring tails share
+almost all their points and reach their suprema at almost the same place, so the bounds of the
+near-optimal tails (on pure Pareto data, thousands of them within 1e-4 of the best ``D``) come
+within about ``1/m`` of their ``D`` after a round or two; without this a coarse grid of
+``2√n`` points left them loose and the search visited up to ``10⁵ × 2000`` pairs.
+
 Everything is ``jax.jit``-able with static shapes: a tail is an index and a count, not a slice.
 """
 
@@ -305,7 +313,12 @@ def _chunk_size(n: int, target: int = 1 << 21) -> int:
 
 
 def _dev(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Array:
-    """KS deviation of tails starting at ``Kc`` maximised over the points on the last axis.
+    """KS deviation of tails starting at ``Kc`` maximised over the points on the last axis."""
+    return jnp.max(_dev_points(p, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks), axis=-1)
+
+
+def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Array:
+    """KS deviation of tails starting at ``Kc`` at each point on the last axis.
 
     Broadcast shapes (no gathers). Points before the tail give 0 by construction (``ln(x/xmin)``
     and the ECDF clamp at 0), so ``valid`` only needs to mask points above ``xmax``
@@ -326,7 +339,7 @@ def _dev(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Array:
         dev = h + jnp.abs(g - h)
     if valid is not None:
         dev = jnp.where(valid, dev, zero)
-    return jnp.max(dev, axis=-1)
+    return dev
 
 
 def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
@@ -384,6 +397,86 @@ def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
     return jnp.maximum(lb_grid, lb_band)
 
 
+def _grid_bounds(p: _Prep, K: Array, beta: Array, R: Array | None, ks: str, G: Array) -> Array:
+    """Deviation of the candidate tails K (C,) at the points G: a lower bound on their D."""
+    valid = None if R is None else G[None, :] < p.hi
+    Rk = None if R is None else R[:, None]
+    return _dev(
+        p,
+        K[:, None],
+        p.L[K][:, None],
+        beta[:, None],
+        Rk,
+        p.L[G][None, :],
+        p.lof[G][None, :],
+        p.upf[G][None, :],
+        valid,
+        ks,
+    )
+
+
+#: Above this many data the search also raises bounds at the witnesses of exact evaluations.
+_REFINE_ABOVE = 16384
+
+
+def _search_witness(p: _Prep, valid, beta, R, ks: str, score: Array, C: int):
+    """Branch and bound whose bounds learn from the exact evaluations (large samples).
+
+    Each round takes the C candidates of smallest bound, computes their exact D and where the
+    supremum is reached (the witness points), then raises every candidate's bound by its
+    deviation at those C points. Neighbouring tails share almost all their points, so their
+    suprema sit at almost the same place: after a few rounds the bounds of the near-optimal
+    tails are within ~1/m of their D and the loop stops. Exact like :func:`_search`.
+    """
+    n = p.xs.shape[0]
+    dt = p.xs.dtype
+    inf = jnp.asarray(jnp.inf, dt)
+    idx = jnp.arange(n, dtype=jnp.int32)
+    J = idx[None, :]
+    Rv = jnp.zeros((n,), dt) if R is None else R
+
+    def cond(state):
+        score, best_d, _, _ = state
+        return jnp.min(score) <= best_d
+
+    def body(state):
+        score, best_d, best_k, rounds = state
+        _, K = jax.lax.top_k(-score, C)
+        K = K.astype(jnp.int32)
+        ok = jnp.isfinite(score[K])
+        Kc = K[:, None]
+        Rk = None if R is None else Rv[K][:, None]
+        valid_pts = None if R is None else J < p.hi
+        dev = _dev_points(
+            p,
+            Kc,
+            p.L[Kc],
+            beta[K][:, None],
+            Rk,
+            p.L[None, :],
+            p.lof[None, :],
+            p.upf[None, :],
+            valid_pts,
+            ks,
+        )
+        d = jnp.where(ok, jnp.max(dev, axis=-1), inf)
+        wit = jnp.argmax(dev, axis=-1).astype(jnp.int32)  # where each supremum is reached
+        dmin = jnp.min(d)
+        kmin = jnp.min(jnp.where(d == dmin, K, n))
+        better = (dmin < best_d) | ((dmin == best_d) & (kmin < best_k))
+        best_d = jnp.where(better, dmin, best_d)
+        best_k = jnp.where(better, kmin, best_k)
+        score = score.at[K].set(inf)
+        # every candidate's deviation at the witness points is a lower bound on its D
+        lbw = _grid_bounds(p, idx, beta, None if R is None else R, ks, wit)
+        score = jnp.where(jnp.isfinite(score), jnp.maximum(score, lbw), inf)
+        return score, best_d, best_k, rounds + 1
+
+    init = (score, inf, jnp.asarray(n, jnp.int32), jnp.asarray(0, jnp.int32))
+    _, best_d, best_k, rounds = jax.lax.while_loop(cond, body, init)
+    return best_k, best_d, rounds * C
+
+
 def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     """Exact argmin of D over the valid candidates (branch and bound). Returns (k, D, visited)."""
     n = p.xs.shape[0]
@@ -395,9 +488,22 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     score = jnp.where(valid, lb, inf)
     order = jnp.argsort(score, stable=True).astype(jnp.int32)
     nvalid = jnp.sum(valid).astype(jnp.int32)
+    C = _chunk_size(n)
+
+    def exact_chunk(K, start, best_d, best_k):
+        ok = ((start + jnp.arange(C, dtype=jnp.int32)) < nvalid) & valid[K]
+        d = _dist_full(p, K, beta[K], None if R is None else R[K], ks)
+        d = jnp.where(ok, d, inf)
+        # lexicographic min over (D, k): ties go to the smallest xmin, like numpy argmin.
+        dmin = jnp.min(d)
+        kmin = jnp.min(jnp.where(d == dmin, K, n))
+        better = (dmin < best_d) | ((dmin == best_d) & (kmin < best_k))
+        return jnp.where(better, dmin, best_d), jnp.where(better, kmin, best_k)
+
+    if n > _REFINE_ABOVE:
+        return _search_witness(p, valid, beta, R, ks, score, C)
 
     # 2. exact D in increasing lower-bound order until the bound passes the best D.
-    C = _chunk_size(n)
     order_p = jnp.concatenate([order, jnp.full((C,), order[-1], jnp.int32)])
     score_p = jnp.concatenate([score[order], jnp.full((C,), inf, dt)])
 
@@ -408,18 +514,8 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     def body(state):
         start, best_d, best_k = state
         K = jax.lax.dynamic_slice(order_p, (start,), (C,))
-        ok = ((start + jnp.arange(C, dtype=jnp.int32)) < nvalid) & valid[K]
-        d = _dist_full(p, K, beta[K], None if R is None else R[K], ks)
-        d = jnp.where(ok, d, inf)
-        # lexicographic min over (D, k): ties go to the smallest xmin, like numpy argmin.
-        dmin = jnp.min(d)
-        kmin = jnp.min(jnp.where(d == dmin, K, n))
-        better = (dmin < best_d) | ((dmin == best_d) & (kmin < best_k))
-        return (
-            start + C,
-            jnp.where(better, dmin, best_d),
-            jnp.where(better, kmin, best_k),
-        )
+        best_d, best_k = exact_chunk(K, start, best_d, best_k)
+        return start + C, best_d, best_k
 
     init = (jnp.asarray(0, jnp.int32), inf, jnp.asarray(n, jnp.int32))
     start, best_d, best_k = jax.lax.while_loop(cond, body, init)
