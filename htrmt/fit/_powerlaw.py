@@ -501,7 +501,8 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
         return jnp.where(better, dmin, best_d), jnp.where(better, kmin, best_k)
 
     if n > _REFINE_ABOVE:
-        return _search_witness(p, valid, beta, R, ks, score, C)
+        # small chunks: one or two rounds of witnesses usually settle the search
+        return _search_witness(p, valid, beta, R, ks, score, _chunk_size(n, 1 << 19))
 
     # 2. exact D in increasing lower-bound order until the bound passes the best D.
     order_p = jnp.concatenate([order, jnp.full((C,), order[-1], jnp.int32)])
