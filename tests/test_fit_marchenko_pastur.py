@@ -208,5 +208,7 @@ def test_ks_minimiser_is_exact():
         ref = np.asarray(ht.laws.marchenko_pastur.cdf(jnp.asarray(t), Q))
         np.testing.assert_allclose(_unit_cdf_np(t, 1.0 / Q), ref, atol=1e-14)
         law = _unit_mp(Q)
+        scalar = np.array([law.cdf(float(v)) for v in t])
+        np.testing.assert_allclose(scalar, ref, atol=1e-14)
         assert np.max(np.abs(np.interp(t, law.xp, law.fp) - ref)) < 1e-7  # the stated bound
         assert law.ppf(0.5) == pytest.approx(float(ht.laws.marchenko_pastur.ppf(0.5, Q)), rel=1e-12)

@@ -119,10 +119,10 @@ def test_search_matches_brute_force(ks, data):
 
 @pytest.mark.parametrize("ks", ["two_sided", "powerlaw"])
 def test_refined_bounds_search_matches_brute_force(monkeypatch, ks):
-    # Large samples (n > P._REFINE_ABOVE) raise the bounds at the witnesses of each round's
+    # Large samples (n > P._WITNESS_ABOVE) raise the bounds at the witnesses of each round's
     # exact evaluations. The same code path on a small sample (threshold lowered) against every
     # candidate on every point, and with xmax against the plain branch and bound.
-    monkeypatch.setattr(P, "_REFINE_ABOVE", 500)
+    monkeypatch.setattr(P, "_WITNESS_ABOVE", 500)
     jax.clear_caches()
     try:
         rng = np.random.default_rng(21)
@@ -135,10 +135,10 @@ def test_refined_bounds_search_matches_brute_force(monkeypatch, ks):
             # with xmax: the same search as without refinement (both exact)
             xmax = float(np.quantile(x, 0.99))
             got = ht.fit.powerlaw(x, xmax=xmax, ks=ks)
-            monkeypatch.setattr(P, "_REFINE_ABOVE", 10**9)
+            monkeypatch.setattr(P, "_WITNESS_ABOVE", 10**9)
             jax.clear_caches()
             ref = ht.fit.powerlaw(x, xmax=xmax, ks=ks)
-            monkeypatch.setattr(P, "_REFINE_ABOVE", 500)
+            monkeypatch.setattr(P, "_WITNESS_ABOVE", 500)
             jax.clear_caches()
             assert float(got.xmin) == float(ref.xmin)  # D to round-off: other tile shapes
             np.testing.assert_allclose(float(got.D), float(ref.D), rtol=1e-12)

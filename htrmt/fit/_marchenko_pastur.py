@@ -25,6 +25,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._checks import as_float_numpy, check_choice, check_finite, check_int, check_scalar
+from ..laws._marchenko_pastur import _cdf_t as _mp_cdf_t
 
 __all__ = [
     "MarchenkoPasturFit",
@@ -171,22 +172,10 @@ class MarchenkoPasturFit:
 
 
 def _unit_cdf_np(t: np.ndarray, y: float) -> np.ndarray:
-    """Closed-form unit-σ MP CDF at ``t`` (NumPy, float64), ``y = 1/Q``; see ``laws``."""
+    """Closed-form unit-σ MP CDF at ``t`` (NumPy, float64), ``y = 1/Q``: the law's own formula."""
     a = (1.0 - math.sqrt(y)) ** 2
     b = (1.0 + math.sqrt(y)) ** 2
-    m = 1.0 + y
-    h = 2.0 * math.sqrt(y)
-    sab = abs(1.0 - y)
-    tc = np.clip(t, a, b)
-    r = np.sqrt(np.maximum((b - tc) * (tc - a), 0.0))
-    t1 = m * np.arcsin(np.clip((tc - m) / h, -1.0, 1.0))
-    if sab > 0:
-        tsafe = np.where(tc > 0, tc, 1.0)
-        t2 = sab * np.arcsin(np.clip((m * tsafe - sab**2) / (h * tsafe), -1.0, 1.0))
-    else:
-        t2 = 0.0
-    val = np.clip(0.5 + (r + t1 - t2) / (2.0 * math.pi * y), 0.0, 1.0)
-    return np.where(t <= a, 0.0, np.where(t >= b, 1.0, val))
+    return _mp_cdf_t(np.asarray(t, np.float64), y, a, b, xp=np)
 
 
 class _UnitMP:
@@ -206,6 +195,8 @@ class _UnitMP:
         self.fp[0], self.fp[-1] = 0.0, 1.0
 
     def cdf(self, t: float) -> float:
+        # the scalar form of htrmt.laws.marchenko_pastur's closed form (math, not array ops:
+        # the pair solve calls it thousands of times per fit); checked against it in the tests
         a, b = self.a, self.b
         if t <= a:
             return 0.0

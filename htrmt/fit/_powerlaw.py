@@ -296,16 +296,29 @@ def _fitted_cdf(dL: Array, beta: Array, R: Array | None) -> Array:
     return jnp.where(small, dL / R, jnp.expm1(-bs * dL) / jnp.expm1(-bs * R))
 
 
+def _dev_at(
+    p: _Prep, K: Array, beta: Array, R: Array | None, ks: str, G: Array, *, reduce: bool = True
+) -> Array:
+    """KS deviation of the candidate tails K (C,) at the points G (its max over G, a lower bound
+    on their D; ``reduce=False``: the deviation at each point)."""
+    f = _dev if reduce else _dev_points
+    return f(
+        p,
+        K[:, None],
+        p.L[K][:, None],
+        beta[:, None],
+        None if R is None else R[:, None],
+        p.L[G][None, :],
+        p.lof[G][None, :],
+        p.upf[G][None, :],
+        None if R is None else G[None, :] < p.hi,
+        ks,
+    )
+
+
 def _dist_full(p: _Prep, K: Array, beta: Array, R: Array | None, ks: str) -> Array:
     """Exact KS distance of the candidate tails K (C,) over all their points."""
-    n = p.xs.shape[0]
-    J = jnp.arange(n, dtype=jnp.int32)[None, :]
-    Kc = K[:, None]
-    valid = None if R is None else J < p.hi
-    Rk = None if R is None else R[:, None]
-    return _dev(
-        p, Kc, p.L[Kc], beta[:, None], Rk, p.L[None, :], p.lof[None, :], p.upf[None, :], valid, ks
-    )
+    return _dev_at(p, K, beta, R, ks, jnp.arange(p.xs.shape[0], dtype=jnp.int32))
 
 
 def _chunk_size(n: int, target: int = 1 << 21) -> int:
@@ -345,36 +358,19 @@ def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Arra
 def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
     """``LB_k <= D_k`` for every k: the deviation at a coarse grid and the tail's first points."""
     n = p.xs.shape[0]
-    dt = p.xs.dtype
     idx = jnp.arange(n, dtype=jnp.int32)
     ngrid = int(min(n, max(64, 2 * math.isqrt(n))))
     band = int(min(n, 16))
     grid = np.unique(np.linspace(0, n - 1, ngrid).round().astype(np.int32))
     G = jnp.asarray(grid)
-    LG, loG, upG = p.L[G], p.lof[G], p.upf[G]
     # grid part, candidates in blocks of B (dense B×G tiles)
     B = int(max(1, min(n, (1 << 18) // grid.size)))
     nb = -(-n // B)
     pad = nb * B - n
     Kb = jnp.concatenate([idx, jnp.full((pad,), n - 1, jnp.int32)]).reshape(nb, B)
-    Rv = jnp.zeros((n,), dt) if R is None else R
 
     def block(Kblk):
-        Kc = Kblk[:, None]
-        valid = None if R is None else G[None, :] < p.hi
-        Rk = None if R is None else Rv[Kblk][:, None]
-        return _dev(
-            p,
-            Kc,
-            p.L[Kblk][:, None],
-            beta[Kblk][:, None],
-            Rk,
-            LG[None, :],
-            loG[None, :],
-            upG[None, :],
-            valid,
-            ks,
-        )
+        return _dev_at(p, Kblk, beta[Kblk], None if R is None else R[Kblk], ks, G)
 
     lb_grid = jax.lax.map(block, Kb).reshape(-1)[:n]
     # band part: points k .. k+band-1 (n × band windows)
@@ -397,29 +393,19 @@ def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
     return jnp.maximum(lb_grid, lb_band)
 
 
-def _grid_bounds(p: _Prep, K: Array, beta: Array, R: Array | None, ks: str, G: Array) -> Array:
-    """Deviation of the candidate tails K (C,) at the points G: a lower bound on their D."""
-    valid = None if R is None else G[None, :] < p.hi
-    Rk = None if R is None else R[:, None]
-    return _dev(
-        p,
-        K[:, None],
-        p.L[K][:, None],
-        beta[:, None],
-        Rk,
-        p.L[G][None, :],
-        p.lof[G][None, :],
-        p.upf[G][None, :],
-        valid,
-        ks,
-    )
-
-
 #: Above this many data the search also raises bounds at the witnesses of exact evaluations.
-_REFINE_ABOVE = 16384
+_WITNESS_ABOVE = 16384
 
 
-def _search_witness(p: _Prep, valid, beta, R, ks: str, score: Array, C: int):
+def _keep_best(d: Array, K: Array, best_d: Array, best_k: Array, n: int) -> tuple[Array, Array]:
+    """Lexicographic min over (D, k): ties go to the smallest xmin, like numpy argmin."""
+    dmin = jnp.min(d)
+    kmin = jnp.min(jnp.where(d == dmin, K, n))
+    better = (dmin < best_d) | ((dmin == best_d) & (kmin < best_k))
+    return jnp.where(better, dmin, best_d), jnp.where(better, kmin, best_k)
+
+
+def _search_witness(p: _Prep, beta, R, ks: str, score: Array, C: int):
     """Branch and bound whose bounds learn from the exact evaluations (large samples).
 
     Each round takes the C candidates of smallest bound, computes their exact D and where the
@@ -429,11 +415,8 @@ def _search_witness(p: _Prep, valid, beta, R, ks: str, score: Array, C: int):
     tails are within ~1/m of their D and the loop stops. Exact like :func:`_search`.
     """
     n = p.xs.shape[0]
-    dt = p.xs.dtype
-    inf = jnp.asarray(jnp.inf, dt)
+    inf = jnp.asarray(jnp.inf, p.xs.dtype)
     idx = jnp.arange(n, dtype=jnp.int32)
-    J = idx[None, :]
-    Rv = jnp.zeros((n,), dt) if R is None else R
 
     def cond(state):
         score, best_d, _, _ = state
@@ -441,35 +424,16 @@ def _search_witness(p: _Prep, valid, beta, R, ks: str, score: Array, C: int):
 
     def body(state):
         score, best_d, best_k, rounds = state
-        _, K = jax.lax.top_k(-score, C)
-        K = K.astype(jnp.int32)
-        ok = jnp.isfinite(score[K])
-        Kc = K[:, None]
-        Rk = None if R is None else Rv[K][:, None]
-        valid_pts = None if R is None else J < p.hi
-        dev = _dev_points(
-            p,
-            Kc,
-            p.L[Kc],
-            beta[K][:, None],
-            Rk,
-            p.L[None, :],
-            p.lof[None, :],
-            p.upf[None, :],
-            valid_pts,
-            ks,
-        )
-        d = jnp.where(ok, jnp.max(dev, axis=-1), inf)
+        K = jax.lax.top_k(-score, C)[1].astype(jnp.int32)
+        dev = _dev_at(p, K, beta[K], None if R is None else R[K], ks, idx, reduce=False)
+        d = jnp.where(jnp.isfinite(score[K]), jnp.max(dev, axis=-1), inf)
+        best_d, best_k = _keep_best(d, K, best_d, best_k, n)
         wit = jnp.argmax(dev, axis=-1).astype(jnp.int32)  # where each supremum is reached
-        dmin = jnp.min(d)
-        kmin = jnp.min(jnp.where(d == dmin, K, n))
-        better = (dmin < best_d) | ((dmin == best_d) & (kmin < best_k))
-        best_d = jnp.where(better, dmin, best_d)
-        best_k = jnp.where(better, kmin, best_k)
-        score = score.at[K].set(inf)
         # every candidate's deviation at the witness points is a lower bound on its D
-        lbw = _grid_bounds(p, idx, beta, None if R is None else R, ks, wit)
-        score = jnp.where(jnp.isfinite(score), jnp.maximum(score, lbw), inf)
+        score = score.at[K].set(inf)
+        score = jnp.where(
+            jnp.isfinite(score), jnp.maximum(score, _dev_at(p, idx, beta, R, ks, wit)), inf
+        )
         return score, best_d, best_k, rounds + 1
 
     init = (score, inf, jnp.asarray(n, jnp.int32), jnp.asarray(0, jnp.int32))
@@ -484,27 +448,15 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     inf = jnp.asarray(jnp.inf, dt)
 
     # 1. lower bounds from a coarse grid of points and the first `band` points of each tail.
-    lb = _lower_bounds(p, beta, R, ks)
-    score = jnp.where(valid, lb, inf)
+    score = jnp.where(valid, _lower_bounds(p, beta, R, ks), inf)
+    if n > _WITNESS_ABOVE:
+        # small chunks: one or two rounds of witnesses usually settle the search
+        return _search_witness(p, beta, R, ks, score, _chunk_size(n, 1 << 19))
+
+    # 2. exact D in increasing lower-bound order until the bound passes the best D.
     order = jnp.argsort(score, stable=True).astype(jnp.int32)
     nvalid = jnp.sum(valid).astype(jnp.int32)
     C = _chunk_size(n)
-
-    def exact_chunk(K, start, best_d, best_k):
-        ok = ((start + jnp.arange(C, dtype=jnp.int32)) < nvalid) & valid[K]
-        d = _dist_full(p, K, beta[K], None if R is None else R[K], ks)
-        d = jnp.where(ok, d, inf)
-        # lexicographic min over (D, k): ties go to the smallest xmin, like numpy argmin.
-        dmin = jnp.min(d)
-        kmin = jnp.min(jnp.where(d == dmin, K, n))
-        better = (dmin < best_d) | ((dmin == best_d) & (kmin < best_k))
-        return jnp.where(better, dmin, best_d), jnp.where(better, kmin, best_k)
-
-    if n > _REFINE_ABOVE:
-        # small chunks: one or two rounds of witnesses usually settle the search
-        return _search_witness(p, valid, beta, R, ks, score, _chunk_size(n, 1 << 19))
-
-    # 2. exact D in increasing lower-bound order until the bound passes the best D.
     order_p = jnp.concatenate([order, jnp.full((C,), order[-1], jnp.int32)])
     score_p = jnp.concatenate([score[order], jnp.full((C,), inf, dt)])
 
@@ -515,7 +467,9 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
     def body(state):
         start, best_d, best_k = state
         K = jax.lax.dynamic_slice(order_p, (start,), (C,))
-        best_d, best_k = exact_chunk(K, start, best_d, best_k)
+        ok = ((start + jnp.arange(C, dtype=jnp.int32)) < nvalid) & valid[K]
+        d = jnp.where(ok, _dist_full(p, K, beta[K], None if R is None else R[K], ks), inf)
+        best_d, best_k = _keep_best(d, K, best_d, best_k, n)
         return start + C, best_d, best_k
 
     init = (jnp.asarray(0, jnp.int32), inf, jnp.asarray(n, jnp.int32))

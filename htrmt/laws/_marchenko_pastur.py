@@ -93,19 +93,20 @@ def _logpdf(x, Q, sigma):
     return jnp.where(inside, val, -jnp.inf)
 
 
-def _cdf_t(t, y, a, b):
+def _cdf_t(t, y, a, b, xp=jnp):
+    """Unit-σ CDF at ``t`` (``xp``: ``jnp``, or ``np`` for the host-side fitters)."""
     m = 1.0 + y
-    h = 2.0 * jnp.sqrt(y)
-    sab = jnp.abs(1.0 - y)  # √(λ−λ+) in units of σ²
-    tc = jnp.clip(t, a, b)
-    r = jnp.sqrt(jnp.maximum((b - tc) * (tc - a), 0.0))
-    t1 = m * jnp.arcsin(jnp.clip((tc - m) / h, -1.0, 1.0))
-    tsafe = jnp.where(tc > 0, tc, 1.0)
-    arg2 = jnp.clip((m * tsafe - sab**2) / (h * tsafe), -1.0, 1.0)
-    t2 = jnp.where(sab > 0, sab * jnp.arcsin(arg2), 0.0)
-    val = 0.5 + (r + t1 - t2) / (2.0 * jnp.pi * y)
-    val = jnp.clip(val, 0.0, 1.0)
-    return jnp.where(t <= a, 0.0, jnp.where(t >= b, 1.0, val))
+    h = 2.0 * xp.sqrt(y)
+    sab = xp.abs(1.0 - y)  # √(λ−λ+) in units of σ²
+    tc = xp.clip(t, a, b)
+    r = xp.sqrt(xp.maximum((b - tc) * (tc - a), 0.0))
+    t1 = m * xp.arcsin(xp.clip((tc - m) / h, -1.0, 1.0))
+    tsafe = xp.where(tc > 0, tc, 1.0)
+    arg2 = xp.clip((m * tsafe - sab**2) / (h * tsafe), -1.0, 1.0)
+    t2 = xp.where(sab > 0, sab * xp.arcsin(arg2), 0.0)
+    val = 0.5 + (r + t1 - t2) / (2.0 * xp.pi * y)
+    val = xp.clip(val, 0.0, 1.0)
+    return xp.where(t <= a, 0.0, xp.where(t >= b, 1.0, val))
 
 
 def cdf(x: Any, Q: Any, sigma: Any = 1.0) -> Float[Array, "..."]:
