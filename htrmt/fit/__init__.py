@@ -11,3 +11,6 @@ from ._powerlaw import powerlaw as powerlaw
 from ._powerlaw import powerlaw_scan as powerlaw_scan
 from ._tails import TailFit as TailFit
 from ._tails import fit_tail as fit_tail
+from ._powerlaw import CREDIBILITY as CREDIBILITY
+from ._powerlaw import credibility as credibility
+from ._powerlaw import ks_threshold as ks_threshold

@@ -44,6 +44,9 @@ __all__ = [
     "powerlaw_scan",
     "STATUS_MESSAGES",
     "KS_CONVENTIONS",
+    "CREDIBILITY",
+    "credibility",
+    "ks_threshold",
 ]
 
 KS_CONVENTIONS = ("two_sided", "powerlaw")
@@ -168,7 +171,12 @@ def _prepare(x: Array, xmax: Array | None) -> _Prep:
     xs = jnp.sort(jnp.where(jnp.isfinite(x), x, jnp.zeros((), dt)))
     idx = jnp.arange(n, dtype=jnp.int32)
     pos = xs > 0
-    L = jnp.log(jnp.where(pos, xs, jnp.ones((), dt)))
+    # Non-positive values (round-off negatives, exact zeros of a rank-deficient ESD) are not
+    # data: they get the log of the smallest positive value, so that ``ln(x_j/x_k) <= 0`` for
+    # every candidate k and they fall below every tail (deviation 0, no rank in any tail ECDF).
+    # A log of 0 here would put them *above* every xmin < 1 and break the KS search.
+    posmin = jnp.min(jnp.where(pos, xs, jnp.asarray(jnp.inf, dt)))
+    L = jnp.log(jnp.where(pos, xs, jnp.where(jnp.isfinite(posmin), posmin, jnp.ones((), dt))))
     same_next = xs[1:] == xs[:-1]
     first = jnp.concatenate([jnp.ones((1,), bool), ~same_next])
     last = jnp.concatenate([~same_next, jnp.ones((1,), bool)])
@@ -867,3 +875,102 @@ def _scan_jit(x, xmax, *, ks, min_tail, num_xmin, has_xmax):
         num_tail=p.m[K].astype(jnp.int32),
         valid=v,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Credibility of a fit: a fit that was *made* (status 0) can still be one nobody should read.
+# --------------------------------------------------------------------------------------------
+
+#: credibility verdicts of :func:`credibility`, in the order they are checked
+CREDIBILITY = ("ok", "failed", "tail-too-small", "poor-fit", "xmin-at-bound", "alpha-at-bound")
+
+#: asymptotic Kolmogorov quantile ``c`` with ``P(√m·D > c) = level`` for the default level 1e-3
+_KS_C_1E3 = 1.9495
+
+
+def ks_threshold(num_tail: int, level: float = 1e-3) -> float:
+    """The D above which a tail of ``num_tail`` points is not credibly a power law.
+
+    ``c(level)/√m``, ``c`` the upper ``level`` quantile of the Kolmogorov distribution
+    (``scipy.special.kolmogi``; 1.95 at the default 1e-3). For a fitted tail whose xmin was
+    chosen by minimising D this is conservative: a true power law exceeds it far less often than
+    ``level``, so a fit above it is broken, not unlucky.
+
+    Example:
+        >>> round(ks_threshold(100), 4)
+        0.195
+    """
+    m = int(num_tail)
+    if m < 1:
+        return 0.0
+    if level == 1e-3:
+        c = _KS_C_1E3
+    else:
+        from scipy.special import kolmogi
+
+        c = float(kolmogi(level))
+    return c / math.sqrt(m)
+
+
+def credibility(
+    fit: PowerLawFit,
+    *,
+    min_tail: int | None = None,
+    level: float = 1e-3,
+    alpha_max: float | None = None,
+    num_candidates: int | None = None,
+) -> tuple[str, str]:
+    """Whether a concrete (unbatched) power-law fit can be read, and if not, why.
+
+    Checks, in order: the fit was made (``status == 0``); its tail has at least ``min_tail``
+    points (default: the fit's own); ``D <= ks_threshold(num_tail, level)`` (:func:`ks_threshold`);
+    the xmin search did not end at the smallest allowed tail (``num_tail == min_tail`` when the
+    xmin was searched: the minimum of D was not found inside the range); α is not at the search
+    bound ``alpha_max`` (within 1e-6 relative).
+
+    Args:
+        fit: a :class:`PowerLawFit` with 0-d fields.
+        min_tail: the smallest credible tail (default: ``fit.min_tail``).
+        level: the KS level of the D threshold.
+        alpha_max: an upper search bound on α, when the fit had one.
+        num_candidates: the number of admissible xmin candidates, when known (a search over one
+            candidate has no interior: ``xmin-at-bound`` is not reported then).
+
+    Returns:
+        ``(verdict, reason)``: verdict one of :data:`CREDIBILITY` (``"ok"`` when every check
+        passes), reason a sentence for a report ("" when ok).
+
+    Example:
+        >>> import jax, htrmt as ht
+        >>> u = jax.random.uniform(jax.random.key(0), (2000,))
+        >>> ht.fit.credibility(ht.fit.powerlaw((1 - u) ** (-1 / 1.5)))
+        ('ok', '')
+    """
+    if np.asarray(fit.status).ndim:
+        raise ValueError(
+            f"credibility needs one fit, got a batch of shape {np.asarray(fit.status).shape}"
+        )
+    if int(fit.status) != OK:
+        return "failed", fit.message
+    mt = fit.min_tail if min_tail is None else int(min_tail)
+    m = int(fit.num_tail)
+    D = float(fit.D)
+    alpha = float(fit.alpha)
+    if m < mt:
+        return "tail-too-small", f"tail of {m} points < min_tail={mt}"
+    thr = ks_threshold(m, level)
+    if not D <= thr:
+        return (
+            "poor-fit",
+            f"KS distance D = {D:.3g} > {thr:.3g} (the level-{level:g} threshold for a tail of "
+            f"{m}): the tail is not a power law",
+        )
+    if m == fit.min_tail and (num_candidates is None or num_candidates > 1):
+        return (
+            "xmin-at-bound",
+            f"the xmin search ended at the smallest allowed tail ({m} points): no interior "
+            "minimum of D",
+        )
+    if alpha_max is not None and math.isfinite(alpha_max) and alpha >= alpha_max * (1 - 1e-6):
+        return "alpha-at-bound", f"alpha = {alpha:.4g} at the search bound {alpha_max:g}"
+    return "ok", ""
