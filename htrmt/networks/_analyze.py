@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from ._extract import CONV_MODES, Extraction, LayerWeights, extract
+from ._extract import CONV_MODES, LayerWeights
 from ._fingers import fingers_test
+from ._plan import LayerSpec, ModelPlan, plan
 from ._report import AnalysisReport, LayerResult, Summary
 
 __all__ = ["analyze", "analyze_layer", "layer_esd", "PEER_CONVENTIONS", "MIN_EVALS"]
@@ -106,8 +109,30 @@ def _metrics(evals: np.ndarray, alpha: float, lambda_plus: float) -> dict[str, f
 # ---------------------------------------------------------------------------------------------
 
 
-def _layer_evals(layer: LayerWeights, normalization: str, peer_conventions: bool) -> np.ndarray:
-    """The ESD :func:`analyze_layer` fits (with the peer's conv scaling when asked)."""
+def _layer_evals(
+    layer: LayerWeights | LayerSpec,
+    normalization: str,
+    peer_conventions: bool,
+    dtype: Any = None,
+) -> np.ndarray:
+    """The ESD :func:`analyze_layer` fits (with the peer's conv scaling when asked).
+
+    A :class:`LayerSpec` is read here (one tensor), checked for NaN/Inf, and dropped once its
+    eigenvalues are known: only one layer's weights are alive per call.
+    """
+    if isinstance(layer, LayerSpec):
+        if layer.spectrum is not None and not (
+            peer_conventions and layer.kind == "conv2d" and layer.num_slices > 1
+        ):
+            return np.sort(np.asarray(layer.spectrum(normalization), np.float64))
+        layer = layer.load()
+    if dtype is not None:
+        layer = dataclasses.replace(layer, matrices=layer.matrices.astype(dtype))
+    if not np.all(np.isfinite(layer.matrices)):
+        bad = int(np.sum(~np.isfinite(layer.matrices)))
+        raise ValueError(
+            f"layer {layer.name!r} (shape {layer.source_shape}) has {bad} NaN or Inf weights"
+        )
     conv_scale = 1.0
     if peer_conventions and layer.kind == "conv2d" and layer.num_slices > 1:
         conv_scale = math.sqrt(layer.num_slices / 2.0)
@@ -115,7 +140,7 @@ def _layer_evals(layer: LayerWeights, normalization: str, peer_conventions: bool
 
 
 def analyze_layer(
-    layer: LayerWeights,
+    layer: LayerWeights | LayerSpec,
     *,
     normalization: str = "N",
     peer_conventions: bool = False,
@@ -133,6 +158,14 @@ def analyze_layer(
     ``evals``: the layer's ESD if already computed (``_layer_evals``), else it is computed here.
     Returns ``(row, evals, {"pl": fit or None, "mp": fit or None, "phase": verdict or None})``.
     A layer that cannot be fitted gets a status and NaNs; it never raises for that reason.
+
+    Non-positive eigenvalues (round-off negatives of float32 spectra, the exact zeros of a
+    rank-deficient matrix) are counted in ``num_nonpositive`` and excluded, here and only here,
+    from the power-law fit, its bootstrap and the fingers test; the phase classifier and the MP
+    fit see the whole spectrum (zeros are their evidence of rank collapse). A power-law fit that
+    was made but is not credible (:func:`htrmt.fit.credibility`: D above the KS threshold for
+    its tail, a tail below ``min_tail``, the xmin search at its bound) gets that verdict as its
+    status, keeps its numbers for inspection, and feeds no α-based metric and no interpretation.
     """
     out_dim, in_dim = layer.shape
     N, M = max(out_dim, in_dim), min(out_dim, in_dim)
@@ -142,6 +175,9 @@ def analyze_layer(
         evals = _layer_evals(layer, normalization, peer_conventions)
     # the evals the phase classifier and MP fitter see are always those of WᵀW/N
     evals_n = evals / N if normalization == "none" else evals
+    positive = evals > 0
+    num_nonpositive = int(evals.size - np.count_nonzero(positive))
+    pos = evals[positive] if num_nonpositive else evals
     warn: list[str] = []
     status = "ok"
     row: dict[str, Any] = dict(
@@ -153,6 +189,7 @@ def analyze_layer(
         num_slices=S,
         num_evals=int(evals.size),
         lambda_max=float(evals[-1]),
+        num_nonpositive=num_nonpositive,
         alpha=_nan(),
         alpha_weighted=_nan(),
         xmin=_nan(),
@@ -181,10 +218,11 @@ def analyze_layer(
     if evals[-1] <= 0:
         row.update(status="zero-matrix", warning="all eigenvalues are zero")
         return LayerResult(**row), evals, fits
-    if evals.size < min_evals or M < 2:
+    if pos.size < min_evals or M < 2:
+        extra = f" positive ({num_nonpositive} non-positive excluded)" if num_nonpositive else ""
         row.update(
             status="too-small",
-            warning=f"{evals.size} eigenvalues (< {min_evals}): no fit",
+            warning=f"{pos.size}{extra} eigenvalues (< {min_evals}): no fit",
         )
         _fill_metrics(row, evals, _nan(), _nan(), warn)
         row["warning"] = "; ".join([row["warning"], *warn]).strip("; ")
@@ -193,7 +231,7 @@ def analyze_layer(
     # power law
     pl = None
     try:
-        pl = _powerlaw(evals, peer=peer_conventions, min_tail=min_tail)
+        pl = _powerlaw(pos, peer=peer_conventions, min_tail=min_tail)
     except ImportError:
         raise
     except (ValueError, FloatingPointError) as err:
@@ -213,6 +251,13 @@ def analyze_layer(
             sigma=float(pl.sigma),
             num_pl_spikes=int(getattr(pl, "num_tail", int(np.sum(evals >= pl.xmin)))),
         )
+        if status == "ok":
+            from ..fit import credibility
+
+            verdict_pl, why = credibility(pl, min_tail=2 if peer_conventions else min_tail)
+            if verdict_pl != "ok":
+                status = verdict_pl
+                warn.append(f"power-law fit not credible: {why}")
         if status == "ok" and alpha > 6.0:
             warn.append("alpha > 6: the tail is not heavy; alpha carries little information")
         if status == "ok" and alpha < 2.0:
@@ -252,12 +297,12 @@ def analyze_layer(
 
     # fingers
     if fingers and pl is not None and status == "ok" and pl.xmin > 0:
-        ft = fingers_test(evals, float(pl.xmin), max_fingers=max_fingers, level=fingers_level)
+        ft = fingers_test(pos, float(pl.xmin), max_fingers=max_fingers, level=fingers_level)
         row["fingers_pvalue"] = ft.pvalue
         if ft.num_fingers:
             row["num_fingers"] = ft.num_fingers
             try:
-                pl2 = _powerlaw(evals[: -ft.num_fingers], peer=peer_conventions, min_tail=min_tail)
+                pl2 = _powerlaw(pos[: -ft.num_fingers], peer=peer_conventions, min_tail=min_tail)
                 row["alpha_no_fingers"] = float(pl2.alpha)
             except ValueError:
                 pass
@@ -268,7 +313,7 @@ def analyze_layer(
 
     # bootstrap error bar
     if bootstrap and status == "ok":
-        row["alpha_err"] = _bootstrap_alpha(evals, bootstrap, key, peer_conventions, min_tail)
+        row["alpha_err"] = _bootstrap_alpha(pos, bootstrap, key, peer_conventions, min_tail)
 
     row["status"] = status
     row["warning"] = "; ".join(warn)
@@ -300,13 +345,39 @@ def _bootstrap_alpha(evals: np.ndarray, B: int, key: Any, peer: bool, min_tail: 
     return float(np.std(alphas, ddof=1)) if len(alphas) >= 2 else _nan()
 
 
+def _auto_workers(n_layers: int) -> int:
+    """Spectrum threads by default: the CPU's cores (at most 4) on the CPU backend, else 1."""
+    if n_layers < 2:
+        return 1
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return 1  # the spectra run on the accelerator (XLA eigvalsh), one layer at a time
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _blas_one_thread(workers: int):
+    """One BLAS thread per spectrum worker (threadpoolctl, when installed), else nothing."""
+    if workers <= 1:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def analyze(
     model_or_path: Any,
     *,
     normalization: str = "N",
     peer_conventions: bool = False,
     conv: str = "slices",
-    layers: Callable[[str], bool] | list[str] | None = None,
+    layers: Callable[[str], bool] | list[str] | str | None = None,
+    kinds: Mapping[str, str] | None = None,
+    split_qkv: bool = False,
+    base: Any = None,
+    merged: bool | None = None,
     min_evals: int = MIN_EVALS,
     min_tail: int = 10,
     fingers: bool = True,
@@ -316,7 +387,7 @@ def analyze(
     key: Any = None,
     progress: bool = False,
     dtype: Any = None,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> AnalysisReport:
     """Analyse every weight matrix of a model with Heavy-Tailed Self-Regularization.
 
@@ -325,10 +396,18 @@ def analyze(
     λ+, spikes), the norms and ranks of the HT-SR papers, the 5+1 phase, and a test for
     "fingers" (a few outlying eigenvalues that dominate the tail fit).
 
+    Files, shards and model folders are read lazily: one tensor at a time, in its stored dtype
+    (bf16/fp16 become float32 only for their own spectrum), so peak memory is bounded by the
+    largest matrix and its Gram matrix, not by the model (:func:`htrmt.networks.describe` shows
+    what will be read).
+
     Args:
-        model_or_path: anything :func:`htrmt.networks.extract` reads: an equinox Module or pytree
-            of them, a flax ``nnx.Module`` or linen variables, a ``torch.nn.Module`` or state dict,
-            a dict of arrays, or a path to a ``.npz``, ``.safetensors`` or ``.pt`` file.
+        model_or_path: an equinox Module or pytree of them, a flax ``nnx.Module`` or linen
+            variables, a ``torch.nn.Module`` or state dict, a dict of arrays, or a path: a
+            ``.npz`` / ``.safetensors`` / ``.pt`` file, an index file
+            (``model.safetensors.index.json``, ``pytorch_model.bin.index.json``), a Hugging Face
+            model folder, or a PEFT adapter folder (``adapter_config.json``; analysed as
+            ΔW = (lora_alpha/r)·B·A per target module, or W + ΔW with ``base``).
         normalization: ``"N"`` (default, eigenvalues of ``WᵀW/N``, where the MP law lives) or
             ``"none"`` (``WᵀW``, weightwatcher's; changes norms and ``lambda_max``, not α).
         peer_conventions: reproduce weightwatcher 0.7: ``normalization="none"``, its xmin rule
@@ -336,8 +415,17 @@ def analyze(
             ``√(TW scale)``, conv2d slices scaled by ``√(k·k/2)``. Overrides ``normalization``.
         conv: ``"slices"`` (default; each spatial position an ``out × in`` matrix, pooled into
             one ESD per layer) or ``"flatten"`` (one ``out × in·k·k`` matrix).
-        layers: keep only these layer names (a list) or those for which the callable is true.
-        min_evals: smallest ESD that gets a fit; smaller layers get ``status="too-small"``.
+        layers: keep only these layers: a regex (``re.search`` on the name), a list of names, or
+            a callable on the name. Unselected tensors are never read.
+        kinds: ``{regex: kind}`` overriding how matching tensors are read (``linear``,
+            ``transposed``, ``embedding``, ``conv``, ``experts``, ``skip``).
+        split_qkv: split fused QKV projections into Q, K and V (head counts from config.json).
+        base: a second model or path: analyse ``W - W_base`` for every layer present in both (a
+            fine-tune against its base); with an adapter, analyse ``W_base + ΔW``.
+        merged: for an adapter: ``True`` analyses ``W_base + ΔW`` (needs ``base``), ``False``
+            ``ΔW``; default: merged exactly when a base is given.
+        min_evals: smallest ESD (positive eigenvalues) that gets a fit; smaller layers get
+            ``status="too-small"``.
         min_tail: smallest power-law tail (points >= xmin) a fit may choose (the peer: 2).
         fingers: run the fingers test on each fitted tail.
         fingers_level: false-alarm rate of that test on a pure power-law tail.
@@ -347,11 +435,12 @@ def analyze(
         key: ``jax.random`` key for the bootstrap.
         progress: show a progress bar (tqdm) over the layers.
         dtype: compute the spectra in this float dtype (e.g. ``jnp.float64``, which needs
-            ``jax_enable_x64``); default: the dtype the weights are stored in.
-        workers: threads computing the spectra (Gram matrices and ``eigvalsh``, which release
-            the GIL) while the calling thread fits the layers already done; results are the
-            same for any value. Give each worker one BLAS thread (``OPENBLAS_NUM_THREADS=1``)
-            when ``workers > 1``, or the BLAS threads compete for the cores.
+            ``jax_enable_x64``); default: float32 for 16-bit weights, else the stored dtype.
+        workers: threads computing the spectra (reading, Gram matrices and ``eigvalsh``, which
+            release the GIL) while the calling thread fits the layers already done; results are
+            the same for any value. Default: the CPU's cores (at most 4) on the CPU backend, one
+            BLAS thread each (threadpoolctl, when installed); 1 on a GPU/TPU, where the spectra
+            run on the device. Each worker holds one layer's weights.
 
     Returns:
         An :class:`AnalysisReport`: ``.layers`` (one row per matrix), ``.summary``, ``.skipped``,
@@ -359,8 +448,9 @@ def analyze(
 
     Raises:
         FileNotFoundError: a path that does not exist.
-        ValueError: a file that is not a model, a model without 2-D weights, a layer with NaN or
-            Inf weights (named), a bad option.
+        ValueError: a file that is not a model (or is truncated, or inconsistent), a model
+            without 2-D weights, a layer with NaN or Inf weights (named), a ``base`` whose
+            shapes differ, an adapter asked to merge without a base, a bad option.
         TypeError: an object this function cannot read.
 
     Example:
@@ -386,35 +476,25 @@ def analyze(
         raise ValueError(f"bootstrap must be an int >= 0, got bootstrap={bootstrap!r}")
     if isinstance(min_tail, bool) or not isinstance(min_tail, int) or min_tail < 2:
         raise ValueError(f"min_tail must be an int >= 2, got min_tail={min_tail!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an int >= 1, got workers={workers!r}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(f"workers must be an int >= 1 or None, got workers={workers!r}")
     if bootstrap and key is None:
         raise ValueError("bootstrap > 0 needs a jax.random key: analyze(..., bootstrap=B, key=key)")
     if peer_conventions:
         normalization = "none"
 
-    ext = (
-        model_or_path
-        if isinstance(model_or_path, Extraction)
-        else extract(model_or_path, conv=conv)
-    )
-    todo = list(ext.layers)
+    opts = dict(conv=conv, kinds=kinds, split_qkv=split_qkv)
+    mplan = build_plan(model_or_path, base=base, merged=merged, layers=layers, **opts)
+    todo = list(mplan.layers)
+    dt = None
     if dtype is not None:
         from .._checks import float_dtype
 
         dt = np.dtype(float_dtype(dtype))
-        todo = [dataclasses.replace(lw, matrices=lw.matrices.astype(dt)) for lw in todo]
-    if layers is not None:
-        keep = layers if callable(layers) else (lambda n, s=set(layers): n in s)
-        todo = [lw for lw in todo if keep(lw.name)]
-        if not todo:
-            raise ValueError(f"layers={layers!r} selects none of {ext.names()}")
-    for lw in todo:
-        if not np.all(np.isfinite(lw.matrices)):
-            bad = int(np.sum(~np.isfinite(lw.matrices)))
-            raise ValueError(
-                f"layer {lw.name!r} (shape {lw.source_shape}) has {bad} NaN or Inf weights"
-            )
+    if workers is None:
+        workers = _auto_workers(len(todo))
     keys = [None] * len(todo)
     if bootstrap:
         import jax
@@ -432,39 +512,47 @@ def analyze(
     order: Any = range(len(todo))
     pool = None
     pending: list[Any] = []
-    if workers > 1 and len(todo) > 1:
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="htrmt-esd")
-        pending = [pool.submit(_layer_evals, lw, normalization, peer_conventions) for lw in todo]
-        index = {f: i for i, f in enumerate(pending)}
-        order = (index[f] for f in as_completed(pending))  # fit each layer as its ESD is done
     done: dict[int, tuple[LayerResult, np.ndarray, dict[str, Any]]] = {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            for i in order:
-                lw = todo[i]
-                if bar is not None:
-                    bar.set_postfix_str(lw.name[-40:])
-                done[i] = analyze_layer(
-                    lw,
-                    normalization=normalization,
-                    peer_conventions=peer_conventions,
-                    fingers=fingers,
-                    fingers_level=fingers_level,
-                    max_fingers=max_fingers,
-                    bootstrap=bootstrap,
-                    key=keys[i],
-                    min_evals=min_evals,
-                    min_tail=min_tail,
-                    evals=pending[i].result() if pending else None,
-                )
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    with _blas_one_thread(workers):
+        if workers > 1 and len(todo) > 1:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="htrmt-esd")
+            pending = [
+                pool.submit(_layer_evals, lw, normalization, peer_conventions, dt) for lw in todo
+            ]
+            index = {f: i for i, f in enumerate(pending)}
+            order = (index[f] for f in as_completed(pending))  # fit each layer as its ESD is done
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                for i in order:
+                    lw = todo[i]
+                    if bar is not None:
+                        bar.set_postfix_str(lw.name[-40:])
+                    ev = (
+                        pending[i].result()
+                        if pending
+                        else _layer_evals(lw, normalization, peer_conventions, dt)
+                    )
+                    done[i] = analyze_layer(
+                        lw,
+                        normalization=normalization,
+                        peer_conventions=peer_conventions,
+                        fingers=fingers,
+                        fingers_level=fingers_level,
+                        max_fingers=max_fingers,
+                        bootstrap=bootstrap,
+                        key=keys[i],
+                        min_evals=min_evals,
+                        min_tail=min_tail,
+                        evals=ev,
+                    )
+                    if bar is not None:
+                        bar.update(1)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     for i, lw in enumerate(todo):  # the model's layer order, whatever order they finished in
         row, ev, ft = done[i]
         rows.append(row)
@@ -476,10 +564,36 @@ def analyze(
     return AnalysisReport(
         layers=layers_t,
         summary=Summary.from_layers(layers_t),
-        skipped=ext.skipped,
-        framework=ext.framework,
+        skipped=mplan.skipped,
+        framework=mplan.framework,
         normalization=normalization,
         conventions="weightwatcher" if peer_conventions else "htrmt",
         esds=esds,
         fits=fits,
     )
+
+
+def build_plan(
+    model_or_path: Any,
+    *,
+    base: Any = None,
+    merged: bool | None = None,
+    layers: Any = None,
+    **opts: Any,
+) -> ModelPlan:
+    """The plan :func:`analyze` runs: the model's layers, differences with a base, an adapter."""
+    from ._adapter import is_adapter, plan_adapter_path
+
+    if is_adapter(model_or_path):
+        base_plan = None if base is None else plan(base, **opts)
+        p = plan_adapter_path(model_or_path, base=base_plan, merged=merged)
+        if layers is not None:
+            p = plan(p, layers=layers)
+        return p
+    if merged:
+        raise ValueError("merged=True applies to an adapter (a folder with adapter_config.json)")
+    if base is None:
+        return plan(model_or_path, layers=layers, **opts)
+    from ._adapter import difference_plan
+
+    return difference_plan(plan(model_or_path, layers=layers, **opts), plan(base, **opts))

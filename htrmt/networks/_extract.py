@@ -125,27 +125,9 @@ def _float(a: np.ndarray) -> np.ndarray:
 
 
 def _conv_matrices(w: np.ndarray, conv: str, layout: str) -> tuple[np.ndarray, str]:
-    """Stack of ``(out, in)`` matrices from a conv kernel.
+    from ._layout import conv_matrices
 
-    ``layout="oi"``: ``(out, in, *k)`` (equinox, torch). ``layout="flax"``: ``(*k, in, out)``.
-    """
-    if layout == "flax":
-        nsp = w.ndim - 2
-        # (*k, in, out) -> (*k, out, in)
-        w = np.moveaxis(w, (-1, -2), (0, 1))  # (out, in, *k)
-        note = "flax conv kernel (*k, in, out) moved to (out, in, *k)"
-    else:
-        nsp = w.ndim - 2
-        note = ""
-    out_c, in_c = w.shape[:2]
-    k = tuple(w.shape[2:])
-    if conv == "flatten":
-        mats = w.reshape(out_c, in_c * int(np.prod(k)))[None]
-        note = (note + "; " if note else "") + f"flattened to out x (in*{'*'.join(map(str, k))})"
-    else:
-        mats = np.moveaxis(w, (0, 1), (-2, -1)).reshape((-1, out_c, in_c))
-        note = (note + "; " if note else "") + f"{int(np.prod(k))} spatial slices ({nsp}-d kernel)"
-    return mats, note
+    return conv_matrices(w, conv, layout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,11 +135,17 @@ def _conv_matrices(w: np.ndarray, conv: str, layout: str) -> tuple[np.ndarray, s
 
 
 class _Collector:
-    def __init__(self, conv: str, framework: str):
+    def __init__(self, conv: str, framework: str, kinds: Any = None, split_qkv: bool = False):
+        from ._layout import compile_kinds
+
         self.conv = conv
         self.framework = framework
+        self.kinds = compile_kinds(kinds)
+        self.split_qkv = split_qkv
+        self.gpt2_conv1d = False
         self.layers: list[LayerWeights] = []
         self.skipped: list[Skipped] = []
+        self._seen: dict[tuple, str] = {}
 
     def skip(self, name: str, arr: Any, reason: str) -> None:
         shape = tuple(int(s) for s in getattr(arr, "shape", ()))
@@ -194,62 +182,50 @@ class _Collector:
 
         ``layout="oi"``: torch / equinox convention (``weight`` is ``(out, in, *k)``).
         ``layout="flax"``: ``kernel`` is ``(in, out)`` (dense) or ``(*k, in, out)`` (conv).
+        The rules are those of :func:`htrmt.networks._layout.decide`, shared with the lazy
+        readers of files.
         """
+        from ._layout import Context, decide
+
+        tied = self._tied(name, leaf)
         a = _to_numpy(leaf)
         if a is None:
             return
-        if not _is_float(a):
-            self.skip(name, a, f"not a float array (dtype {a.dtype})")
+        if tied is not None:
+            self.skip(name, a, f"tied to {tied} (the same tensor; analysed once)")
             return
-        last = name.rsplit(".", 1)[-1]
-        if a.ndim < 2:
-            if "bias" in last:
-                self.skip(name, a, "bias")
-            elif last in ("scale", "weight", "gamma", "beta", "running_mean", "running_var"):
-                self.skip(name, a, "1-D parameter (normalisation scale/shift)")
-            else:
-                self.skip(name, a, f"{a.ndim}-D parameter")
+        ctx = Context(
+            layout=layout,
+            conv=self.conv,
+            kinds=self.kinds,
+            split_qkv=self.split_qkv,
+            gpt2_conv1d=self.gpt2_conv1d,
+        )
+        res = decide(name, a.shape, a.dtype, ctx)
+        if isinstance(res, str):
+            self.skip(name, a, res)
             return
-        if "bias" in last:
-            self.skip(name, a, "bias")
-            return
-        if min(a.shape) == 1 and a.ndim == 2 and a.size == max(a.shape):
-            self.skip(name, a, "vector stored as a 2-D array")
-            return
-        is_flax = layout == "flax" and last == "kernel"
-        parent = name.rsplit(".", 2)[-2] if name.count(".") >= 1 else ""
-        if a.ndim == 2:
-            if is_flax:
-                self.dense(name, a.T, "linear", "flax kernel (in, out) transposed to (out, in)")
-            elif last in ("embedding",) or "embed" in name.lower():
-                self.dense(name, a, "embedding")
-            elif last == "weight":
-                self.dense(name, a, "linear")
-            else:
-                self.dense(name, a, "matrix")
-            return
-        # ndim >= 3
-        if is_flax and a.ndim == 3 and parent in ("query", "key", "value"):
-            # linen/nnx MultiHeadDotProductAttention: kernel (in, heads, head_dim)
-            m = a.reshape(a.shape[0], -1).T
-            self.dense(
-                name, m, "attention", "flax attention kernel (in, heads, dim) -> (heads*dim, in)", a
-            )
-            return
-        if is_flax and a.ndim == 3 and parent == "out":
-            m = a.reshape(-1, a.shape[-1]).T
-            self.dense(
-                name,
-                m,
-                "attention",
-                "flax attention kernel (heads, dim, out) -> (out, heads*dim)",
-                a,
-            )
-            return
-        if a.ndim > 5:
-            self.skip(name, a, f"{a.ndim}-D parameter of unknown layout")
-            return
-        self.conv_kernel(name, a, f"conv{a.ndim - 2}d", "flax" if is_flax else "oi")
+        fetch = lambda rows: a if rows is None else a[rows]
+        src = tuple(int(s) for s in a.shape)
+        for part in res:
+            self.layers.append(LayerWeights(part.name, part.kind, part.build(fetch), src, part.note))
+
+    def _tied(self, name: str, leaf: Any) -> str | None:
+        """The name of an earlier parameter that is this very tensor (tied weights), if any."""
+        ptr = None
+        if hasattr(leaf, "data_ptr") and hasattr(leaf, "shape"):
+            try:
+                ptr = ("torch", int(leaf.data_ptr()), tuple(leaf.shape), str(leaf.dtype))
+            except Exception:
+                ptr = None
+        elif isinstance(leaf, np.ndarray) and leaf.size:
+            ptr = ("np", leaf.__array_interface__["data"][0], leaf.shape, leaf.strides)
+        if ptr is None or ptr[1] == 0:
+            return None
+        if ptr in self._seen:
+            return self._seen[ptr]
+        self._seen[ptr] = name
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,6 +352,8 @@ def _extract_nnx(model: Any, col: _Collector) -> None:
             col.dense(name, a.T, "lstm_gate", "flax kernel (in, out) transposed to (out, in)")
         elif isinstance(owner, nnx.ConvTranspose) and last == "kernel":
             col.conv_kernel(name, a, f"conv_transpose{a.ndim - 2}d", "flax")
+        elif isinstance(owner, nnx.Conv) and last == "kernel" and a.ndim >= 3:
+            col.conv_kernel(name, a, f"conv{a.ndim - 2}d", "flax")
         elif isinstance(owner, nnx.Embed) and last == "embedding":
             col.dense(name, a, "embedding")
         else:
@@ -457,7 +435,16 @@ def _extract_torch_module(model: Any, col: _Collector) -> None:
             full = pre + "weight"
             handled.add(full)
             col.dense(full, _to_numpy(mod.weight), "embedding")
-    for pname, p in model.state_dict().items():
+            col._tied(full, mod.weight)
+        elif isinstance(mod, nn.modules.conv._ConvNd):
+            full = pre + "weight"
+            handled.add(full)
+            w = _to_numpy(mod.weight)  # (out, in/groups, *k)
+            col.conv_kernel(full, w, f"conv{w.ndim - 2}d", "oi")
+            if getattr(mod, "bias", None) is not None:
+                handled.add(pre + "bias")
+                col.skip(pre + "bias", mod.bias, "bias")
+    for pname, p in model.state_dict(keep_vars=True).items():
         if pname not in handled:
             col.generic(pname, p, layout="oi")
 
@@ -484,7 +471,9 @@ def _contains_module(tree: Mapping) -> bool:
     return False
 
 
-def extract(model: Any, *, conv: str = "slices") -> Extraction:
+def extract(
+    model: Any, *, conv: str = "slices", kinds: Any = None, split_qkv: bool = False
+) -> Extraction:
     """Find the weight matrices of a model.
 
     Args:
@@ -494,6 +483,10 @@ def extract(model: Any, *, conv: str = "slices") -> Extraction:
         conv: ``"slices"`` (default): a conv kernel ``(out, in, *k)`` gives ``prod(k)`` matrices
             ``out × in`` analysed together as one layer (the HT-SR convention).
             ``"flatten"``: one ``out × (in·prod(k))`` matrix.
+        kinds: ``{regex: kind}`` overriding how matching tensors are read (``linear``,
+            ``transposed``, ``embedding``, ``conv``, ``experts``, ``skip``); see
+            :func:`htrmt.networks.describe`.
+        split_qkv: split fused QKV projections into Q, K and V.
 
     Returns:
         An :class:`Extraction` with the layers (matrices in ``(out, in)`` orientation) and the
@@ -510,25 +503,32 @@ def extract(model: Any, *, conv: str = "slices") -> Extraction:
         >>> [l.name for l in ht.networks.extract(mlp).layers]
         ['layers.0.weight', 'layers.1.weight', 'layers.2.weight']
     """
-    from ._loaders import is_pathlike, load_file
+    from ._loaders import is_pathlike
 
     if conv not in CONV_MODES:
         raise ValueError(f"conv must be one of {list(CONV_MODES)}, got conv={conv!r}")
     if is_pathlike(model):
-        framework, tree = load_file(model)
-        col = _Collector(conv, framework)
-        for name, leaf in _walk_mapping(tree):
-            col.generic(name, leaf, layout="flax" if _looks_like_linen(tree) else "oi")
-    elif _is_nnx(model):
-        col = _Collector(conv, "flax.nnx")
+        from ._plan import plan
+
+        p = plan(model, conv=conv, kinds=kinds, split_qkv=split_qkv)
+        return Extraction(tuple(s.load() for s in p.layers), p.skipped, p.framework)
+    if _is_nnx(model):
+        col = _Collector(conv, "flax.nnx", kinds, split_qkv)
         _extract_nnx(model, col)
     elif _is_torch_module(model):
-        col = _Collector(conv, "torch")
+        col = _Collector(conv, "torch", kinds, split_qkv)
         _extract_torch_module(model, col)
     elif isinstance(model, Mapping) and not _contains_module(model):
+        from ._layout import detect_gpt2
+
         linen = _looks_like_linen(model)
-        torchy = any(type(v).__module__.startswith("torch") for _, v in _walk_mapping(model))
+        flat = list(_walk_mapping(model))
+        torchy = any(type(v).__module__.startswith("torch") for _, v in flat)
         col = _Collector(conv, "flax.linen" if linen else ("torch" if torchy else "arrays"))
+        col.kinds, col.split_qkv = _Collector(conv, "", kinds).kinds, split_qkv
+        col.gpt2_conv1d = detect_gpt2(
+            {}, {n: tuple(getattr(v, "shape", ())) for n, v in flat if hasattr(v, "shape")}
+        )
         tree = model["params"] if linen and "params" in model else model
         for name, leaf in _walk_mapping(tree):
             col.generic(name, leaf, layout="flax" if linen else "oi")
@@ -544,7 +544,7 @@ def extract(model: Any, *, conv: str = "slices") -> Extraction:
                 "model must be an equinox/flax/torch module, a dict of arrays or a path to a "
                 f".npz/.safetensors/.pt file, got {type(model).__name__}"
             )
-        col = _Collector(conv, "equinox")
+        col = _Collector(conv, "equinox", kinds, split_qkv)
         _extract_equinox(model, col)
     if not col.layers:
         listed = ", ".join(f"{s.name}{list(s.shape)}" for s in col.skipped[:8])

@@ -78,39 +78,17 @@ def load_torch(path: Path) -> dict[str, Any]:
 
 
 def load_file(path: Any) -> tuple[str, dict[str, Any]]:
-    """Read a weight file into a flat ``{name: array}`` dict; returns ``(framework, dict)``.
+    """Read every tensor of a weight file, index or model folder: ``(framework, {name: array})``.
+
+    Arrays keep their stored dtype (``bfloat16`` from ``ml_dtypes``). This reads the whole
+    model into memory; :func:`htrmt.networks.describe` and :func:`htrmt.analyze` read one tensor
+    at a time instead.
 
     Raises:
         FileNotFoundError: the path does not exist.
         ValueError: an unknown suffix, or content that is not a set of named arrays.
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {str(p)!r}")
-    if p.is_dir():
-        found = sorted(q for q in p.iterdir() if q.suffix in SUFFIXES)
-        st = [q for q in found if q.suffix == ".safetensors"]
-        if len(st) == 1 or (not st and len(found) == 1):
-            return load_file(st[0] if st else found[0])
-        raise ValueError(
-            f"{str(p)!r} is a directory; give one weight file ({', '.join(SUFFIXES)}); "
-            f"found {[q.name for q in found]}"
-        )
-    suffix = p.suffix.lower()
-    if suffix == ".npz":
-        return "npz", load_npz(p)
-    if suffix == ".safetensors":
-        return "safetensors", load_safetensors(p)
-    if suffix in (".pt", ".pth", ".bin", ".ckpt"):
-        return "torch", load_torch(p)
-    # sniff the content of files with another suffix
-    with open(p, "rb") as fh:
-        head = fh.read(8)
-    if head[:2] == b"PK":
-        try:
-            return "npz", load_npz(p)
-        except ValueError:
-            return "torch", load_torch(p)
-    raise ValueError(
-        f"{str(p)!r} is not a model file htrmt can read: expected one of {', '.join(SUFFIXES)}"
-    )
+    from ._checkpoint import open_checkpoint
+
+    ckpt = open_checkpoint(path)
+    return ckpt.framework, {name: e.read() for name, e in ckpt.entries.items()}

@@ -34,6 +34,8 @@ class LayerResult:
         num_slices: matrices pooled into this row (conv spatial slices; 1 otherwise).
         num_evals: eigenvalues in the ESD (``num_slices · M``).
         lambda_max: largest eigenvalue.
+        num_nonpositive: eigenvalues <= 0 (round-off negatives, exact zeros of a rank-deficient
+            matrix), excluded from the power-law fit.
         alpha: power-law exponent of the ESD tail density (``ρ(λ) ~ λ^-alpha``).
         alpha_weighted: ``alpha · log10(lambda_max)`` (α̂).
         xmin, xmax: range of the power-law fit; D: its KS distance; sigma: std. error of alpha.
@@ -53,7 +55,11 @@ class LayerResult:
         num_fingers: top eigenvalues flagged as outliers of the power-law tail.
         fingers_pvalue: p-value of that test (small = fingers).
         alpha_no_fingers: alpha refitted without the flagged fingers (NaN when none).
-        status: ``ok``, ``too-small``, ``fit-failed`` ...; ``warning``: free text, "" if none.
+        status: ``ok``; ``too-small`` (fewer than ``min_evals`` positive eigenvalues),
+            ``zero-matrix``, ``fit-failed`` (no fit could be made), or a fit that was made but is
+            not credible: ``poor-fit`` (KS distance above the threshold for its tail),
+            ``tail-too-small``, ``xmin-at-bound``, ``alpha-at-bound``
+            (:func:`htrmt.fit.credibility`); ``warning``: free text, "" if none.
     """
 
     name: str
@@ -64,6 +70,7 @@ class LayerResult:
     num_slices: int
     num_evals: int
     lambda_max: float
+    num_nonpositive: int
     alpha: float
     alpha_weighted: float
     xmin: float
