@@ -14,12 +14,32 @@ def register(subparsers) -> None:
         help="analyze the weight matrices of a model (alpha, alpha_hat, norms, MP fit, phase)",
         description=(
             "Heavy-Tailed Self-Regularization analysis of every weight matrix of a model file "
-            "(.npz, .safetensors, or a PyTorch .pt/.pth state dict). Without PATH, the embedded "
+            "(.npz, .safetensors, a PyTorch .pt/.pth/.bin state dict, an index file of a sharded "
+            "checkpoint, a Hugging Face model folder or a LoRA adapter folder), read one tensor "
+            "at a time. Without PATH, the embedded "
             f"default model (a small CNN trained on scikit-learn's digits) is analysed and an HTML "
             f"report is written to {DEFAULT_HTML} unless --html/--no-html say otherwise."
         ),
     )
-    p.add_argument("path", nargs="?", metavar="PATH", help="weight file (default: embedded model)")
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="weight file, index file, model folder or LoRA adapter folder "
+        "(default: embedded model)",
+    )
+    add_selection_options(p)
+    p.add_argument(
+        "--base",
+        metavar="PATH",
+        help="analyse W - W_base for every layer in both (a fine-tune against its base); "
+        "with an adapter PATH, analyse W_base + dW",
+    )
+    p.add_argument(
+        "--delta",
+        action="store_true",
+        help="with an adapter and --base: analyse dW alone, not W_base + dW",
+    )
     p.add_argument(
         "--format",
         choices=("table", "csv", "json"),
@@ -64,12 +84,44 @@ def register(subparsers) -> None:
         "-j",
         "--workers",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
-        help="threads computing the spectra while the layers already done are fitted "
-        "(default 1; set OPENBLAS_NUM_THREADS=1 when N > 1)",
+        help="threads reading and computing the spectra while the layers already done are "
+        "fitted (default: the CPU's cores, at most 4, one BLAS thread each; 1 on a GPU)",
     )
     p.set_defaults(func=run)
+
+
+def add_selection_options(p) -> None:
+    """--layers, --kind, --split-qkv, --conv: which tensors are read and how (shared)."""
+    p.add_argument(
+        "--layers",
+        metavar="REGEX",
+        help="analyse only the layers whose name matches REGEX (others are never read)",
+    )
+    p.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        metavar="REGEX=KIND",
+        help="read tensors matching REGEX as KIND: linear, transposed (stored in x out), "
+        "embedding, conv, experts (stacked E x out x in), skip; repeatable, first match wins",
+    )
+    p.add_argument(
+        "--split-qkv",
+        action="store_true",
+        help="split fused QKV projections into Q, K and V (head counts from config.json)",
+    )
+
+
+def parse_kinds(items: list[str]) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for item in items:
+        pat, sep, kind = item.rpartition("=")
+        if not sep or not pat:
+            raise ValueError(f"--kind must be REGEX=KIND, got {item!r}")
+        out[pat] = kind
+    return out or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise ValueError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     model = args.path if args.path is not None else default_model()
     key = None
@@ -96,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         dtype="float64" if args.x64 else None,
         workers=args.workers,
+        layers=args.layers,
+        kinds=parse_kinds(args.kind),
+        split_qkv=args.split_qkv,
+        base=args.base,
+        merged=False if args.delta else None,
     )
     if args.format == "table":
         text = rep.table() + "\n"

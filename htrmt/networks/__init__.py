@@ -5,6 +5,7 @@
 - ``describe``: what would be analysed (names, kinds, shapes, dtypes, skipped tensors and why),
   from headers only; ``open_checkpoint``: a lazy view of files, shards and model folders.
 - ``analyze``: one row per matrix (α, α̂, norms, ranks, MP fit, phase, fingers) and a summary.
+- ``compare``: two checkpoints layer by layer (Δα, Δ log-norms, relative change, ‖A − B‖₂).
 - ``fingers_test``: a Rényi log-spacing test for outlying top eigenvalues of a power-law tail.
 - ``Monitor`` / ``fit_with_monitor``: per-layer metrics recorded at checkpoints during training.
 - ``default_model``: the small equinox network shipped with the package.
@@ -17,6 +18,9 @@ from ._analyze import analyze_layer as analyze_layer
 from ._analyze import layer_esd as layer_esd
 from ._checkpoint import Checkpoint as Checkpoint
 from ._checkpoint import open_checkpoint as open_checkpoint
+from ._compare import Comparison as Comparison
+from ._compare import ComparisonRow as ComparisonRow
+from ._compare import compare as compare
 from ._default import default_model as default_model
 from ._default import default_model_path as default_model_path
 from ._extract import CONV_MODES as CONV_MODES
@@ -42,6 +46,8 @@ __all__ = [
     "AnalysisReport",
     "COLUMNS",
     "Checkpoint",
+    "Comparison",
+    "ComparisonRow",
     "KIND_OVERRIDES",
     "LayerSpec",
     "ModelPlan",
@@ -57,6 +63,7 @@ __all__ = [
     "Summary",
     "analyze",
     "analyze_layer",
+    "compare",
     "default_model",
     "describe",
     "default_model_path",
