@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Checkpoint", "TensorEntry", "open_checkpoint", "natural_key", "WEIGHT_SUFFIXES"]
+__all__ = [
+    "Checkpoint",
+    "TensorEntry",
+    "open_checkpoint",
+    "natural_key",
+    "write_safetensors",
+    "WEIGHT_SUFFIXES",
+]
 
 WEIGHT_SUFFIXES = (".safetensors", ".npz", ".pt", ".pth", ".bin", ".ckpt")
 _TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
@@ -550,3 +557,37 @@ def _open_folder(p: Path) -> Checkpoint:
         f"{str(p)!r} holds several weight files and no index to say which form the model: "
         f"{[q.name for q in found]}; give one file or an index file"
     )
+
+
+def write_safetensors(path: Any, tensors: dict[str, np.ndarray], metadata: dict | None = None):
+    """Write ``{name: array}`` as a ``.safetensors`` file (bf16 / fp16 / fp32 / ints kept).
+
+    The format's own layout: an 8-byte little-endian header length, a JSON header (dtype,
+    shape, data_offsets per tensor), the raw little-endian bytes in header order.
+    """
+    inv = {v: k for k, v in _st_dtypes().items()}
+    header: dict[str, Any] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    off = 0
+    arrays = []
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        if a.dtype not in inv:
+            raise ValueError(f"tensor {name!r}: dtype {a.dtype} has no safetensors code")
+        header[name] = {
+            "dtype": inv[a.dtype],
+            "shape": list(a.shape),
+            "data_offsets": [off, off + a.nbytes],
+        }
+        off += a.nbytes
+        arrays.append(a)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    tmp = Path(str(path) + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(struct.pack("<Q", len(raw)))
+        fh.write(raw)
+        for a in arrays:
+            fh.write(a.tobytes())
+    os.replace(tmp, path)
