@@ -102,13 +102,14 @@ class MarchenkoPasturFit:
 
     Attributes:
         sigma: the fitted entry standard deviation σ (from ``method``).
-        lambda_plus: ``σ²(1 + 1/√Q)²``.
+        lambda_plus: ``σ²(1 + 1/√Q)²`` (``Q`` the attribute below: the bulk's aspect ratio).
         lambda_minus: ``σ²(1 − 1/√Q)²``.
         num_spikes: eigenvalues above ``threshold``.
         D_bulk: KS distance between the bulk eigenvalues and MP(Q, σ).
         margin: the absolute margin above ``lambda_plus`` (units of the eigenvalues).
         threshold: ``lambda_plus + margin``; eigenvalues above it are spikes.
-        tw_scale: the leading-order TW scale ``s`` at the fitted σ.
+        tw_scale: the leading-order TW scale ``s`` at the fitted σ (of ``M − num_zero``
+            eigenvalues at aspect ratio ``Q``).
         c: the TW multiple of ``margin_rule="tw"`` (``None`` for ``"sqrt_tw"``).
         margin_rule: ``"tw"`` (``c·s``) or ``"sqrt_tw"`` (``√s``, the weightwatcher margin).
         method: how σ was estimated (``"ks"``, ``"edge"`` or ``"moment"``).
@@ -116,8 +117,10 @@ class MarchenkoPasturFit:
         num_bulk: eigenvalues in the bulk (non-null and at or below ``threshold``).
         num_zero: null eigenvalues set aside (``λ <= zero_tol``).
         zero_tol: the absolute tolerance defining a null eigenvalue.
-        Q: the aspect ratio used.
-        M: total number of eigenvalues.
+        Q: the aspect ratio of the fitted MP law: the ``Q`` passed, or ``Q·M/(M − num_zero)``
+            when null eigenvalues were set aside (the bulk of a rank-``r`` matrix, see
+            :func:`marchenko_pastur`).
+        M: total number of eigenvalues (null ones included).
         spikes: the eigenvalues above ``threshold``, ascending (NumPy array).
         iterations: bulk/σ alternations made.
         converged: whether the bulk stopped changing.
@@ -337,13 +340,22 @@ def marchenko_pastur(
 
     All three are reported; ``method`` picks the one that drives the iteration and ``sigma``.
 
-    Rank collapse: eigenvalues ``<= zero_tol`` (default ``M·eps·λ_max``, the round-off level of
-    ``eigvalsh`` on a Gram matrix) are set aside as null, counted in ``num_zero`` and excluded
-    from the bulk; ``status`` is ``"rank-deficient"`` when they are more than a tenth of M.
+    Rank deficits: eigenvalues ``<= zero_tol`` (default ``M·eps·λ_max``, the round-off level of
+    ``eigvalsh`` on a Gram matrix; round-off negatives are among them) are set aside as null,
+    counted in ``num_zero`` and excluded from the bulk; ``status`` is ``"rank-deficient"`` when
+    they are more than a tenth of M. The other ``r = M − num_zero`` eigenvalues are those of
+    ``W`` restricted to its row space, an ``N×r`` matrix: the bulk is fitted with MP at
+    ``Q_r = Q·M/r`` and the TW scale of ``r`` eigenvalues (reported as ``Q``). This is exact for
+    dead units (zero columns) and for a random matrix with a null space (``W = G·P``, P a
+    projector); fitting the non-null eigenvalues with MP(Q) instead biases σ (30% dead units at
+    Q = 1: σ̂ = 1.12σ) and puts λ+ above the bulk. It treats every null eigenvalue as a rank
+    deficit: at Q close to 1 in float32 the smallest bulk eigenvalues (a fraction about
+    ``(2/π)√(zero_tol/σ²)`` of M) fall below the default tolerance and are counted too.
 
     Args:
         evals: 1-D eigenvalues of ``X = WᵀW/N`` (any order; tiny negative round-off is clipped).
-        Q: aspect ratio ``N/M >= 1`` of the matrix the eigenvalues came from.
+        Q: aspect ratio ``N/M >= 1`` of the matrix the eigenvalues came from (null eigenvalues
+            included: a rank deficit is accounted for by the fit).
         method: ``"ks"``, ``"edge"`` or ``"moment"``.
         margin: ``"tw"``, ``"sqrt_tw"`` or ``"weightwatcher"`` (same as ``"sqrt_tw"``).
         c: the TW multiple for ``margin="tw"`` (overrides ``tw_quantile``), >= 0.
@@ -411,13 +423,19 @@ def marchenko_pastur(
             f"Marchenko–Pastur fit needs at least {MIN_EIGENVALUES}"
         )
 
+    # A rank deficit: the non-null eigenvalues of an N×M matrix of rank r are those of an N×r
+    # matrix (W restricted to its row space), so the bulk is MP with Q_r = N/r = Q·M/r and its
+    # edge fluctuates on the TW scale of r eigenvalues. (Fitting them with MP(Q) biased σ and
+    # put λ+ above the bulk.) Q_r = Q for a full-rank spectrum.
+    r = int(nz.size)
+    Q = Q * M / r if num_zero else Q
     rule = "sqrt_tw" if margin in ("sqrt_tw", "weightwatcher") else "tw"
     c_val = (
         None if rule == "sqrt_tw" else (float(c) if c is not None else tw1_quantile(tw_quantile))
     )
     lp1 = (1.0 + 1.0 / math.sqrt(Q)) ** 2
     lm1 = (1.0 - 1.0 / math.sqrt(Q)) ** 2
-    s1 = tw_scale(M, Q, 1.0)
+    s1 = tw_scale(r, Q, 1.0)
 
     def margin_of(sig2: float) -> float:
         s = s1 * sig2
