@@ -46,6 +46,56 @@ def _low_rank(seed, N, M, r, dtype):
     return np.asarray(ht.esd(jnp.asarray(A @ B)))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_classify_counts_roundoff_of_either_sign_as_one_null_cluster(dtype):
+    # 184 of the 384 eigenvalues are round-off, about half of them negative. Clipping the
+    # negatives to 0 and measuring gaps in log10 λ put a ~290-decade gap between them and the
+    # positive round-off, so only the negatives were counted as null, and the bulk fit was
+    # handed zero_tol = 0: the positive round-off became its bulk (σ ~ 0.02 instead of ~49).
+    N, M, r = 512, 384, 200
+    lam = _low_rank(0, N, M, r, dtype)
+    assert np.sum(lam < 0) > 0.1 * M and np.sum(np.abs(lam) < 1e-4 * lam[-1]) == M - r
+    Q = N / M
+    ref = ht.fit.marchenko_pastur(lam, Q)  # its own round-off tolerance M·eps·λ_max
+    assert ref.num_zero == M - r
+    noise = lam[: M - r]
+    variants = {
+        "as computed": lam,
+        "exact zeros": np.r_[np.zeros(M - r, dtype), lam[M - r :]],
+        "all positive": np.r_[np.abs(noise), lam[M - r :]],
+        "all negative": np.r_[-np.abs(noise), lam[M - r :]],
+    }
+    for name, x in variants.items():
+        res = ht.phases.classify(x.astype(dtype), Q, fit_powerlaw=False)
+        assert res.phase == "rank-collapse", name
+        assert res.num_null == M - r, name
+        assert res.mp.num_zero == M - r, name
+        assert res.mp.sigma == pytest.approx(ref.sigma, rel=1e-12), name
+        assert res.num_outliers == ref.num_spikes, name
+
+
+def test_classify_roundoff_below_the_collapse_fraction_is_not_bulk():
+    # A 5% rank deficit in float32: 25 round-off eigenvalues of either sign, too few for a rank
+    # collapse. The bulk fit must not depend on the sign of the round-off: with zero_tol = 0 the
+    # positive ones were bulk eigenvalues (the bulk KS distance jumps by their fraction).
+    N, M, dead = 1000, 500, 25
+    lam = _projected(1, N, M, dead, np.float32)
+    assert np.all(np.abs(lam[:dead]) < 1e-5 * lam[-1]) and lam[dead] > 1e-2 * lam[-1]
+    assert 0 < np.sum(lam < 0) < dead
+    out = {}
+    for name, x in {
+        "as computed": lam,
+        "exact zeros": np.r_[np.zeros(dead, np.float32), lam[dead:]],
+        "all positive": np.r_[np.abs(lam[:dead]), lam[dead:]],
+    }.items():
+        res = ht.phases.classify(x, N / M, fit_powerlaw=False)
+        assert res.num_null == 0 and res.mp.num_zero == dead, name
+        out[name] = res
+    s = {k: v.mp.sigma for k, v in out.items()}
+    assert s["as computed"] == s["exact zeros"] == s["all positive"]
+    assert {v.phase for v in out.values()} == {"random-like"}
+
+
 @pytest.mark.parametrize("Q,dead_fraction", [(1.0, 0.05), (2.0, 0.05), (2.0, 0.3), (4.0, 0.5)])
 def test_mp_bulk_of_a_rank_deficient_layer_is_that_of_its_rank(Q, dead_fraction):
     # Dead units (zero columns) put exact zeros into the ESD; the other eigenvalues are those of

@@ -8,6 +8,9 @@ computed from the Marchenko–Pastur bulk fit (:func:`htrmt.fit.marchenko_pastur
    at least ``collapse_decades`` (3) decades below the rest: the largest gap in ``log10 λ``
    between consecutive eigenvalues, searched with its lower end between the 10% and 98% points
    of the spectrum (an MP spectrum with Q = 1 has a hard edge at 0, but no such gap).
+   Eigenvalues at round-off level (``|λ| <= M·eps·λ_max``, of either sign: a rank-deficient
+   float32 layer gives about as many round-off negatives as positives) are one null cluster,
+   and the bulk fit sets them aside in any case (they are not bulk eigenvalues).
 2. **random-like**: no outlier, i.e. no eigenvalue above ``λ+ + c·s`` (c = TW1 99% quantile,
    s the Tracy–Widom scale): λ_max within TW of λ+.
 3. **bulk+spikes**: walking up from the largest bulk eigenvalue through the outliers, the first
@@ -97,7 +100,8 @@ class PhaseResult:
             ``None`` if it could not be made).
         M: number of eigenvalues.
         Q: aspect ratio used.
-        num_null: eigenvalues in the null cluster (0 when there is none).
+        num_null: eigenvalues in the null cluster (0 when there is none; round-off values of
+            either sign count as null).
         null_gap_decades: the largest ``log10 λ`` gap found in the collapse window.
         num_outliers: eigenvalues above the spike threshold ``λ+ + c·s``.
         outlier_fraction: ``num_outliers / M``.
@@ -130,11 +134,20 @@ class PhaseResult:
     thresholds: PhaseThresholds = dataclasses.field(repr=False)
 
 
-def _null_cluster(lam: np.ndarray, th: PhaseThresholds) -> tuple[int, float]:
-    """Size of the null cluster (0 if none) and the largest log-gap in the window."""
+def _null_cluster(lam: np.ndarray, th: PhaseThresholds, tol: float) -> tuple[int, float]:
+    """Size of the null cluster (0 if none) and the largest log-gap in the window.
+
+    ``lam`` is sorted and clipped at 0; values ``<= tol`` (the round-off level) are numerically
+    zero whatever their sign was, so they are one cluster: they all take the log of the largest
+    of them, and only the gap above that counts (not the ~300 decades between a clipped
+    round-off negative and a positive round-off value).
+    """
     M = lam.size
     top = lam[-1]
     floor = top * 1e-300 if top > 0 else 1e-300
+    noise = lam <= tol
+    if np.any(noise):
+        lam = np.where(noise, np.max(lam[noise]), lam)
     lg = np.log10(np.maximum(lam, floor))
     lo = max(1, math.ceil(th.collapse_window[0] * M))
     hi = min(M - 1, math.floor(th.collapse_window[1] * M))
@@ -221,8 +234,12 @@ def classify(
     lam = np.maximum(lam, 0.0)
     Q = float(Q)
 
-    num_null, null_gap = _null_cluster(lam, th)
-    zero_tol = float(lam[num_null - 1]) if num_null else 0.0
+    # the round-off level of eigvalsh on the Gram matrix: the bulk fit's default zero_tol
+    roundoff = M * eps * top
+    num_null, null_gap = _null_cluster(lam, th, roundoff)
+    # null: the collapsed cluster, and in any case everything at round-off level (of either
+    # sign; a positive round-off value is no more a bulk eigenvalue than a negative one)
+    zero_tol = max(float(lam[num_null - 1]), roundoff) if num_null else roundoff
 
     mp = None
     try:
