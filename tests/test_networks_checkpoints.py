@@ -170,9 +170,10 @@ def test_tied_embeddings_analysed_once(tmp_path, llama_sd):
     folder = _write_sharded(tmp_path / "m", sd, config={"tie_word_embeddings": True})
     plan = ht.networks.describe(folder)
     assert "lm_head.weight" not in plan.names()
-    assert "tied to model.embed_tokens.weight" in {k.name: k.reason for k in plan.skipped}[
-        "lm_head.weight"
-    ]
+    assert (
+        "tied to model.embed_tokens.weight"
+        in {k.name: k.reason for k in plan.skipped}["lm_head.weight"]
+    )
     torch = pytest.importorskip("torch")
     emb = torch.nn.Embedding(30, 8)
     head = torch.nn.Linear(8, 30, bias=False)
@@ -189,8 +190,12 @@ def test_fused_qkv_with_heads_from_config(tmp_path):
     folder = tmp_path / "phi"
     folder.mkdir()
     write_safetensors(folder / "model.safetensors", {"model.layers.0.self_attn.qkv_proj.weight": W})
-    cfg = {"model_type": "phi3", "num_attention_heads": heads, "num_key_value_heads": kv,
-           "hidden_size": hidden}
+    cfg = {
+        "model_type": "phi3",
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv,
+        "hidden_size": hidden,
+    }
     (folder / "config.json").write_text(json.dumps(cfg))
     p = ht.networks.describe(folder, split_qkv=True)
     base = "model.layers.0.self_attn.qkv_proj.weight"
@@ -242,8 +247,13 @@ def _adapter(folder, rng, r=4, alpha=8.0, rslora=False):
             "base_model.model.model.layers.0.mlp.up_proj.lora_B.weight": B,
         },
     )
-    cfg = {"peft_type": "LORA", "r": r, "lora_alpha": alpha, "use_rslora": rslora,
-           "target_modules": ["up_proj"]}
+    cfg = {
+        "peft_type": "LORA",
+        "r": r,
+        "lora_alpha": alpha,
+        "use_rslora": rslora,
+        "target_modules": ["up_proj"],
+    }
     (folder / "adapter_config.json").write_text(json.dumps(cfg))
     return A, B
 
@@ -297,16 +307,39 @@ def test_compare_api_and_cli(tmp_path, llama_sd, capsys):
     assert r.d_log_norm == pytest.approx(2 * np.log10(1.5), abs=1e-5)
     assert rows["model.layers.0.mlp.down_proj.weight"].rel_change == 0.0
     png = tmp_path / "cmp.png"
-    code = main(["compare", str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"),
-                 "--format", "csv", "--plot", str(png), "--no-progress"])
+    code = main(
+        [
+            "compare",
+            str(tmp_path / "a.safetensors"),
+            str(tmp_path / "b.safetensors"),
+            "--format",
+            "csv",
+            "--plot",
+            str(png),
+            "--no-progress",
+        ]
+    )
     assert code == 0 and png.stat().st_size > 1000
     assert "rel_change" in capsys.readouterr().out
     assert main(["describe", str(tmp_path / "a.safetensors"), "--layers", "down_proj"]) == 0
     out = capsys.readouterr().out
     assert "model.layers.2.mlp.down_proj.weight" in out and "q_proj" not in out.split("skipped")[0]
-    assert main(["analyze", str(tmp_path / "a.safetensors"), "--base",
-                 str(tmp_path / "b.safetensors"), "--layers", "down_proj", "--format", "csv",
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(tmp_path / "a.safetensors"),
+                "--base",
+                str(tmp_path / "b.safetensors"),
+                "--layers",
+                "down_proj",
+                "--format",
+                "csv",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "num_nonpositive" in capsys.readouterr().out
 
 

@@ -30,8 +30,8 @@ from ._extract import Skipped as Skipped
 from ._extract import extract as extract
 from ._fingers import FingersTest as FingersTest
 from ._fingers import fingers_test as fingers_test
-from ._loaders import load_file as load_file
 from ._layout import KIND_OVERRIDES as KIND_OVERRIDES
+from ._loaders import load_file as load_file
 from ._monitor import Monitor as Monitor
 from ._monitor import fit_with_monitor as fit_with_monitor
 from ._plan import LayerSpec as LayerSpec

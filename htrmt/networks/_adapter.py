@@ -30,7 +30,9 @@ from ._plan import LayerSpec, ModelPlan
 
 __all__ = ["is_adapter", "plan_adapter", "plan_adapter_path", "difference_plan", "lora_scale"]
 
-_LORA = re.compile(r"^(?P<module>.+?)\.lora_(?P<emb>embedding_)?(?P<ab>[AB])(?:\.[^.]+)?(?:\.weight)?$")
+_LORA = re.compile(
+    r"^(?P<module>.+?)\.lora_(?P<emb>embedding_)?(?P<ab>[AB])(?:\.[^.]+)?(?:\.weight)?$"
+)
 _PREFIXES = ("base_model.model.", "base_model.")
 
 
@@ -86,7 +88,9 @@ def _lora_spectrum(get_a, get_b, scale: float, transpose: bool, N: int, M: int):
     return spectrum
 
 
-def plan_adapter(ckpt: Checkpoint, *, base: ModelPlan | None, merged: bool | None = None) -> ModelPlan:
+def plan_adapter(
+    ckpt: Checkpoint, *, base: ModelPlan | None, merged: bool | None = None
+) -> ModelPlan:
     """The plan of a LoRA adapter: ΔW per target module, or W + ΔW with a base plan."""
     cfg = ckpt.adapter_config or {}
     ptype = str(cfg.get("peft_type", "LORA")).upper()
@@ -170,16 +174,29 @@ def plan_adapter(ckpt: Checkpoint, *, base: ModelPlan | None, merged: bool | Non
 
             specs.append(
                 LayerSpec(
-                    wname, bs.kind, bs.shape, 1, wname, bs.source_shape, bs.dtype,
-                    f"W + ΔW ({note})", merged_loader,
+                    wname,
+                    bs.kind,
+                    bs.shape,
+                    1,
+                    wname,
+                    bs.source_shape,
+                    bs.dtype,
+                    f"W + ΔW ({note})",
+                    merged_loader,
                 )
             )
         else:
             specs.append(
                 LayerSpec(
-                    wname, "lora", (out_dim, in_dim), 1, f"{ab['B']} · {ab['A']}",
-                    (out_dim, in_dim), str(ea.dtype), f"ΔW = s·B·A ({note})",
-                    (lambda delta=delta: delta()[None]),
+                    wname,
+                    "lora",
+                    (out_dim, in_dim),
+                    1,
+                    f"{ab['B']} · {ab['A']}",
+                    (out_dim, in_dim),
+                    str(ea.dtype),
+                    f"ΔW = s·B·A ({note})",
+                    _stacked(delta),
                     spectrum=_lora_spectrum(get_a, get_b, scale, emb, N, M),
                 )
             )
@@ -193,6 +210,10 @@ def plan_adapter(ckpt: Checkpoint, *, base: ModelPlan | None, merged: bool | Non
         dict(ckpt.config),
         tuple(str(f) for f in ckpt.files),
     )
+
+
+def _stacked(fn: Any) -> Any:
+    return lambda: fn()[None]
 
 
 def plan_adapter_path(path: Any, *, base: ModelPlan | None, merged: bool | None) -> ModelPlan:

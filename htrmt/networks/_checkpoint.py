@@ -216,7 +216,7 @@ def _safetensors_fetch(path: Path, offset: int, shape: tuple[int, ...], dt: np.d
         arr = np.empty(shp, dtype=dt)
         with open(path, "rb") as fh:
             fh.seek(off)
-            n = fh.readinto(memoryview(arr.reshape(-1).view(np.uint8)))
+            n = fh.readinto(memoryview(arr.reshape(-1).view(np.uint8)))  # type: ignore[arg-type]
         if n != arr.nbytes:
             raise ValueError(
                 f"{str(path)!r}, tensor {name!r}: the file is truncated (read {n} of "

@@ -213,10 +213,20 @@ def compare(
         la, lb = s.load(), by_b[s.name].load()
         ev_a = _layer_evals(la, normalization, peer_conventions)
         ev_b = _layer_evals(lb, normalization, peer_conventions)
-        ra, _, _ = analyze_layer(la, normalization=normalization, peer_conventions=peer_conventions,
-                                 fingers=False, evals=ev_a)
-        rb, _, _ = analyze_layer(lb, normalization=normalization, peer_conventions=peer_conventions,
-                                 fingers=False, evals=ev_b)
+        ra, _, _ = analyze_layer(
+            la,
+            normalization=normalization,
+            peer_conventions=peer_conventions,
+            fingers=False,
+            evals=ev_a,
+        )
+        rb, _, _ = analyze_layer(
+            lb,
+            normalization=normalization,
+            peer_conventions=peer_conventions,
+            fingers=False,
+            evals=ev_b,
+        )
         A = la.matrices.astype(np.float64)
         D = A - lb.matrices.astype(np.float64)
         del la, lb

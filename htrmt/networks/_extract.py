@@ -208,11 +208,12 @@ class _Collector:
         fetch = lambda rows: a if rows is None else a[rows]
         src = tuple(int(s) for s in a.shape)
         for part in res:
-            self.layers.append(LayerWeights(part.name, part.kind, part.build(fetch), src, part.note))
+            mats = part.build(fetch)
+            self.layers.append(LayerWeights(part.name, part.kind, mats, src, part.note))
 
     def _tied(self, name: str, leaf: Any) -> str | None:
         """The name of an earlier parameter that is this very tensor (tied weights), if any."""
-        ptr = None
+        ptr: tuple[Any, ...] | None = None
         if hasattr(leaf, "data_ptr") and hasattr(leaf, "shape"):
             try:
                 ptr = ("torch", int(leaf.data_ptr()), tuple(leaf.shape), str(leaf.dtype))

@@ -209,8 +209,8 @@ def _head_sizes(rows: int, cfg: Mapping[str, Any]) -> tuple[int, int, int] | Non
         kv = 1
     if not heads:
         return None
-    hd = cfg.get("head_dim") or (hidden // heads if hidden else None)
-    if not hd:
+    hd = cfg.get("head_dim") or (int(hidden) // int(heads) if hidden else None)
+    if not hd or not kv:
         return None
     q, k = int(heads) * int(hd), int(kv) * int(hd)
     if q + 2 * k == rows:
@@ -228,9 +228,7 @@ def _qkv_parts(name: str, out_dim: int, in_dim: int, ctx: Context, *, stored_io:
     if mtype in _INTERLEAVED_QKV or (mtype == "falcon" and not stored_io):
         heads = int(cfg.get("num_attention_heads") or cfg.get("n_head") or 0)
         kvh = int(cfg.get("num_kv_heads") or cfg.get("num_key_value_heads") or heads or 0)
-        if mtype == "falcon" and cfg.get("multi_query") and not cfg.get(
-            "new_decoder_architecture"
-        ):
+        if mtype == "falcon" and cfg.get("multi_query") and not cfg.get("new_decoder_architecture"):
             kvh = 1
         if heads and kvh and out_dim % (heads + 2 * kvh) == 0 and heads % kvh == 0:
             hd = out_dim // (heads + 2 * kvh)
@@ -346,9 +344,7 @@ def decide(name: str, shape: tuple[int, ...], dtype: np.dtype, ctx: Context) -> 
             note = ""
         if gpt2:
             n = "GPT-2 Conv1D weight (in, out) transposed to (out, in)"
-            return [
-                Part(name, "linear", (shape[1], shape[0]), 1, _join(n, note), _whole(True))
-            ]
+            return [Part(name, "linear", (shape[1], shape[0]), 1, _join(n, note), _whole(True))]
         if is_flax:
             n = "flax kernel (in, out) transposed to (out, in)"
             return [Part(name, "linear", (shape[1], shape[0]), 1, n, _whole(True))]

@@ -194,14 +194,16 @@ class ModelPlan:
 
 
 def layer_filter(layers: Any) -> Callable[[str], bool] | None:
-    """``layers`` option → predicate: a regex string (``re.search``), a list of names, a callable."""
+    """``layers`` option → predicate: a regex (``re.search``), a list of names, a callable."""
     if layers is None:
         return None
     if isinstance(layers, str):
         try:
             pat = re.compile(layers)
         except re.error as err:
-            raise ValueError(f"layers={layers!r} is not a valid regular expression: {err}") from None
+            raise ValueError(
+                f"layers={layers!r} is not a valid regular expression: {err}"
+            ) from None
         return lambda n: pat.search(n) is not None
     if callable(layers):
         return layers
@@ -278,6 +280,10 @@ def _bind(build, fetch):
     return lambda: build(fetch)
 
 
+def _const(m: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: m
+
+
 def _from_extraction(ext: Extraction, source: str) -> ModelPlan:
     specs = tuple(
         LayerSpec(
@@ -289,7 +295,7 @@ def _from_extraction(ext: Extraction, source: str) -> ModelPlan:
             lw.source_shape,
             str(lw.matrices.dtype),
             lw.note,
-            (lambda m=lw.matrices: m),
+            _const(lw.matrices),
         )
         for lw in ext.layers
     )
@@ -335,9 +341,10 @@ def plan(
             p = plan_checkpoint(ckpt, conv=conv, kinds=kinds, split_qkv=split_qkv)
         if not p.layers:
             listed = ", ".join(f"{s.name}{list(s.shape)}" for s in p.skipped[:8])
+            more = " ..." if len(p.skipped) > 8 else ""
             raise ValueError(
                 f"{str(model_or_path)!r} has no 2-D weight matrices to analyse"
-                + (f" (found only: {listed}{' ...' if len(p.skipped) > 8 else ''})" if listed else "")
+                + (f" (found only: {listed}{more})" if listed else "")
             )
     elif isinstance(model_or_path, ModelPlan):
         p = model_or_path
