@@ -310,6 +310,11 @@ class AnalysisReport:
             f"mean alpha={s.alpha:.3f}, alpha_hat (mean alpha_weighted)={s.alpha_weighted:.3f}, "
             f"mean log_spectral_norm={s.log_spectral_norm:.3f}, mean entropy={s.entropy:.3f}"
         )
+        statuses: dict[str, int] = {}
+        for r in self.layers:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        if set(statuses) != {"ok"}:
+            lines.append("status: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
         if s.phases:
             lines.append("phases: " + ", ".join(f"{k}: {v}" for k, v in sorted(s.phases.items())))
         if s.num_fingers:
