@@ -419,3 +419,35 @@ def test_minilm_real_weights_no_broken_fit_called_ok():
     same = np.isclose(a.xmin * a.N, b.xmin, rtol=1e-5)
     assert same.sum() >= 25
     np.testing.assert_allclose(a.alpha[same], b.alpha[same], rtol=2e-5)
+
+
+def test_base_difference_leaves_in_memory_models_untouched():
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((40, 20)).astype(np.float32)
+    W0 = rng.standard_normal((40, 20)).astype(np.float32)
+    keep = W.copy()
+    rep = ht.analyze({"fc.weight": W}, base={"fc.weight": W0}, workers=1)
+    np.testing.assert_array_equal(W, keep)
+    lam = np.sort(np.linalg.eigvalsh(((W - W0).T @ (W - W0)).astype(np.float64) / 40))
+    assert rep.layers[0].lambda_max == pytest.approx(lam[-1], rel=1e-5)
+
+
+def test_sharded_pytorch_bin_with_index(tmp_path, llama_sd):
+    torch = pytest.importorskip("torch")
+    folder = tmp_path / "pt"
+    folder.mkdir()
+    names = list(llama_sd)
+    half = len(names) // 2
+    wmap = {}
+    for i, part in enumerate((names[:half], names[half:])):
+        fname = f"pytorch_model-{i + 1:05d}-of-00002.bin"
+        sd = {n: torch.from_numpy(llama_sd[n].astype(np.float32)).to(torch.bfloat16) for n in part}
+        torch.save(sd, folder / fname)
+        wmap.update({n: fname for n in part})
+    (folder / "pytorch_model.bin.index.json").write_text(json.dumps({"weight_map": wmap}))
+    plan = ht.networks.describe(folder)
+    assert plan.framework == "torch" and all(s.dtype == "bfloat16" for s in plan.layers)
+    rep = ht.analyze(folder, workers=1).to_pandas().set_index("name")
+    ref = ht.analyze({k: v.astype(np.float32) for k, v in llama_sd.items()}, workers=1)
+    ref_df = ref.to_pandas().set_index("name")
+    np.testing.assert_allclose(rep.alpha, ref_df.loc[rep.index].alpha, rtol=1e-6)

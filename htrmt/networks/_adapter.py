@@ -239,9 +239,8 @@ def difference_plan(model: ModelPlan, base: ModelPlan) -> ModelPlan:
 
         def diff(s=s, b=b) -> np.ndarray:
             a = s.loader()
-            a = a.astype(np.result_type(a.dtype, np.float32), copy=False)
-            a -= b.loader()
-            return a
+            # a new array: an in-memory model's own matrices are never modified
+            return np.subtract(a, b.loader(), dtype=np.result_type(a.dtype, np.float32))
 
         specs.append(
             dataclasses.replace(

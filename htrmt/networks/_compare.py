@@ -227,11 +227,11 @@ def compare(
             fingers=False,
             evals=ev_b,
         )
-        A = la.matrices.astype(np.float64)
-        D = A - lb.matrices.astype(np.float64)
+        A = la.matrices
+        D = np.subtract(A, lb.matrices, dtype=np.result_type(A.dtype, np.float32))
         del la, lb
-        na = float(np.sqrt(np.sum(A * A)))
-        nd = float(np.sqrt(np.sum(D * D)))
+        na = float(np.sqrt(np.sum(np.square(A, dtype=np.float64))))
+        nd = float(np.sqrt(np.sum(np.square(D, dtype=np.float64))))
         if nd > 0:
             top = float(np.max(np.asarray(esd(D, normalization="none"))))
             spec = math.sqrt(max(top, 0.0))
