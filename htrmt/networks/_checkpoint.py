@@ -172,14 +172,14 @@ def _safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], int]:
         if name == "__metadata__":
             continue
         where = f"{str(path)!r}, tensor {name!r}"
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise ValueError(f"{where}: malformed header entry {info!r}")
+        if info["dtype"] not in dtypes:
+            raise ValueError(f"{where}: unknown dtype {info['dtype']!r}")
+        dt = dtypes[info["dtype"]]
         try:
-            dt = dtypes[info["dtype"]]
             shape = tuple(int(s) for s in info["shape"])
             begin, end = (int(v) for v in info["data_offsets"])
-        except KeyError as err:
-            if isinstance(info, dict) and "dtype" in info and str(err).strip("'") == info["dtype"]:
-                raise ValueError(f"{where}: unknown dtype {info['dtype']!r}") from None
-            raise ValueError(f"{where}: header entry lacks {err}") from None
         except (TypeError, ValueError):
             raise ValueError(f"{where}: malformed header entry {info!r}") from None
         if any(s < 0 for s in shape) or begin < 0:
