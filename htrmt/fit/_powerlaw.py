@@ -635,9 +635,10 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
             ),
         )
     loglik = _loglik(alpha, xmin_v, T, m, xmax_a)
-    # data-level failures take precedence
-    status = jnp.where(npos < jnp.maximum(min_tail, 2), TOO_FEW_DATA, status)
+    # data-level failures take precedence, in the order of the eager checks (a single positive
+    # value is too few data, not constant data)
     status = jnp.where((npos >= 1) & (posmin == posmax), CONSTANT, status)
+    status = jnp.where(npos < jnp.maximum(min_tail, 2), TOO_FEW_DATA, status)
     status = jnp.where(p.finite, status, NONFINITE).astype(jnp.int32)
     good = status == OK
     return PowerLawFit(
