@@ -51,8 +51,9 @@ class LikelihoodRatio(eqx.Module):
 
     @property
     def preferred(self) -> str:
-        """``dist1``/``dist2`` when ``p < 0.1`` favours it, else ``"inconclusive"`` (concrete)."""
-        if float(self.p) >= 0.1:
+        """``dist1``/``dist2`` when ``p < 0.1`` favours it, else ``"inconclusive"`` (concrete;
+        also ``"inconclusive"`` when R or p is NaN)."""
+        if not (float(self.p) < 0.1 and np.isfinite(float(self.R))):
             return "inconclusive"
         return self.dist1 if float(self.R) > 0 else self.dist2
 
@@ -97,7 +98,9 @@ def loglikelihood_ratio(
         :class:`LikelihoodRatio`.
 
     Raises:
-        ValueError: different ``xmin`` in the two fits (when concrete); bad options.
+        ValueError: different ``xmin`` in the two fits (when concrete); bad options; a fit whose
+            log-density is not finite on the tail (e.g. infinite parameters of a fit that did
+            not converge), when concrete (under ``jit``: ``R`` and ``p`` are NaN).
 
     Example:
         >>> import jax, htrmt as ht
@@ -128,7 +131,16 @@ def loglikelihood_ratio(
     is_nested = key in NESTED_PAIRS if nested is None else bool(nested)
     boundary = NESTED_PAIRS.get(key, False)
     small_is_1 = key == pair  # fit1 is the smaller law
-    return _lr(x, fit1, fit2, is_nested, boundary and nested_null == "mixture", small_is_1)
+    lr = _lr(x, fit1, fit2, is_nested, boundary and nested_null == "mixture", small_is_1)
+    if is_concrete(lr.R) and not np.isfinite(float(lr.R)):
+        bad = [f for f in (fit1, fit2) if not np.all(np.isfinite(np.asarray(f.params)))]
+        bad = bad or [f for f in (fit1, fit2) if not bool(np.all(np.asarray(f.ok)))]
+        who = ", ".join(f"{f.distribution} ({f.message})" for f in bad) or "a fit"
+        raise ValueError(
+            f"the log-likelihood ratio is not finite: the {who} fit cannot be evaluated on the "
+            "tail; check fit.ok"
+        )
+    return lr
 
 
 def _lr(x, fit1, fit2, is_nested, mixture, small_is_1):

@@ -281,6 +281,10 @@ def _fit_masked(dist: str, x: Array, mask: Array, xmin: Array):
     th, conv = _newton(nll, th0.astype(dt))
     params = _theta_to_params(dist, th, xmin)
     ll = -nll(th) * mf
+    # a finite θ can still map to an infinite parameter: the stretched exponential running to
+    # its power-law limit β -> 0 has λ = κ^(1/β)/xmin -> ∞ (no interior maximum); such a fit
+    # cannot be evaluated (logpdf NaN) and is not a converged fit
+    conv = conv & jnp.all(jnp.isfinite(params)) & jnp.isfinite(ll)
     if dist == "truncated_power_law":
         # λ -> 0 (the power law, κ = 0 on the boundary) is at -∞ in log κ: take it when better
         a_pl = 1 + mf / jnp.sum(lu)
@@ -324,8 +328,9 @@ def fit_tail(x: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit:
     Returns:
         :class:`TailFit`: ``params`` (named by ``param_names``; also ``fit["alpha"]``),
         ``loglik``, ``num_tail``, ``status`` (0: converged). Check ``fit.ok``: a lognormal fit to
-        power-law data may run its ``µ`` towards ``-∞`` (the likelihood is then flat), which is
-        reported as not converged.
+        power-law data may run its ``µ`` towards ``-∞`` (the likelihood is then flat), and a
+        stretched exponential its ``β`` towards 0 (its power-law limit, ``λ`` overflows to
+        ``inf``); both are reported as not converged.
 
     Raises:
         TypeError, ValueError: bad ``x``, NaN/Inf, unknown ``distribution``, ``xmin <= 0``.
