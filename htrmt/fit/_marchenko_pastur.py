@@ -253,9 +253,14 @@ def _solve_pair(law: _UnitMP, xi: float, xj: float, c: float, u0: float) -> floa
             return u
         dg = -(law.pdf(ei) * ei + law.pdf(ej) * ej)  # dG/du
         un = u - g / dg if dg < 0 else math.nan
-        if not lo < un < hi:
+        # Newton's next error is about the square of this step: stop below 1e-8 (u ~ 1-30).
+        # Checked before the bracket: once an end of the bracket is the root to rounding, the
+        # Newton point lands on it (or a rounding error outside it), and bisecting instead
+        # stopped up to 1e-8 away from the root (not scale-equivariant).
+        if abs(un - u) <= 1e-8 * max(1.0, abs(u)):
+            return un
+        if not lo <= un <= hi:
             un = 0.5 * (lo + hi) if hi < math.inf else u + 1.0
-        # Newton's next error is about the square of this step: stop below 1e-8 (u ~ 1-30)
         if abs(un - u) <= 1e-8 * max(1.0, abs(u)) or hi - lo <= 1e-14 * max(1.0, abs(u)):
             return un
         u = un
