@@ -114,6 +114,23 @@ def add_selection_options(p) -> None:
     )
 
 
+def emit(result, fmt: str, output: str | None) -> None:
+    """Print (or write whole to ``output``) a result as its table, CSV or JSON."""
+    if fmt == "table":
+        text = result.table() + "\n"
+    elif fmt == "csv":
+        text = result.to_csv()
+    else:
+        text = result.to_json() + "\n"
+    if output:
+        from ..networks._report import write_atomic
+
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 def parse_kinds(items: list[str]) -> dict[str, str] | None:
     out: dict[str, str] = {}
     for item in items:
@@ -154,19 +171,7 @@ def run(args: argparse.Namespace) -> int:
         base=args.base,
         merged=False if args.delta else None,
     )
-    if args.format == "table":
-        text = rep.table() + "\n"
-    elif args.format == "csv":
-        text = rep.to_csv()
-    else:
-        text = rep.to_json() + "\n"
-    if args.output:
-        from ..networks._report import write_atomic
-
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    emit(rep, args.format, args.output)
     html_path = args.html
     if html_path is None and args.path is None and not args.no_html:
         html_path = DEFAULT_HTML

@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..networks import compare
-    from .analyze import parse_kinds
+    from .analyze import emit, parse_kinds
 
     cmp = compare(
         args.a,
@@ -47,18 +47,7 @@ def run(args: argparse.Namespace) -> int:
         split_qkv=args.split_qkv,
         progress=not args.no_progress,
     )
-    if args.format == "table":
-        text = cmp.table() + "\n"
-    elif args.format == "csv":
-        text = cmp.to_csv()
-    else:
-        text = cmp.to_json() + "\n"
-    if args.output:
-        from ..networks._report import write_atomic
-
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
+    emit(cmp, args.format, args.output)
     if args.plot:
         cmp.plot(args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)

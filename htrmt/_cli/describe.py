@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers) -> None:
@@ -36,7 +35,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..networks import describe
-    from .analyze import parse_kinds
+    from .analyze import emit, parse_kinds
 
     plan = describe(
         args.path,
@@ -45,16 +44,5 @@ def run(args: argparse.Namespace) -> int:
         split_qkv=args.split_qkv,
         layers=args.layers,
     )
-    if args.format == "table":
-        text = plan.table() + "\n"
-    elif args.format == "csv":
-        text = plan.to_csv()
-    else:
-        text = plan.to_json() + "\n"
-    if args.output:
-        from ..networks._report import write_atomic
-
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
+    emit(plan, args.format, args.output)
     return 0

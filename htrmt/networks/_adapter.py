@@ -26,7 +26,7 @@ import numpy as np
 from ._checkpoint import Checkpoint, open_checkpoint
 from ._extract import Skipped
 from ._layout import to_float
-from ._plan import LayerSpec, ModelPlan
+from ._plan import LayerSpec, ModelPlan, plan_of
 
 __all__ = ["is_adapter", "plan_adapter", "plan_adapter_path", "difference_plan", "lora_scale"]
 
@@ -202,14 +202,7 @@ def plan_adapter(
             )
     if not specs:
         raise ValueError(f"{str(ckpt.path)!r}: the adapter holds no LoRA A/B pairs")
-    return ModelPlan(
-        tuple(specs),
-        tuple(skipped),
-        ckpt.framework,
-        str(ckpt.path),
-        dict(ckpt.config),
-        tuple(str(f) for f in ckpt.files),
-    )
+    return plan_of(ckpt, specs, skipped)
 
 
 def _stacked(fn: Any) -> Any:

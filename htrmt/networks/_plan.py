@@ -266,6 +266,11 @@ def plan_checkpoint(
                     _bind(part.build, entry.read),
                 )
             )
+    return plan_of(ckpt, specs, skipped)
+
+
+def plan_of(ckpt: Checkpoint, specs: Sequence[LayerSpec], skipped: Sequence[Skipped]) -> ModelPlan:
+    """A :class:`ModelPlan` of these specs read from this checkpoint."""
     return ModelPlan(
         tuple(specs),
         tuple(skipped),
