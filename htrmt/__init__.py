@@ -4,6 +4,9 @@ Sample random matrices across the universality classes, compute their spectra an
 laws, fit power laws and Marchenko–Pastur bulks, and read neural-network weights through
 Heavy-Tailed Self-Regularization (Martin & Mahoney).
 
+Every subpackage is imported on first use (``import htrmt`` itself imports neither JAX nor
+numpy), so the ``htrmt`` command answers ``--help`` at once.
+
 Example:
     >>> import jax, htrmt as ht
     >>> W = ht.ensembles.pareto(jax.random.key(0), (1000, 500), mu=2.5)
@@ -11,28 +14,58 @@ Example:
 """
 
 from importlib import import_module as _import_module
-
-from . import ensembles as ensembles
-from . import laws as laws
-from . import spectra as spectra
-from .spectra import esd as esd
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_LAZY = ("edge", "fit", "metrics", "phases", "networks", "sweep", "plotting", "cli", "hessian")
+_SUBPACKAGES = (
+    "cli",
+    "edge",
+    "ensembles",
+    "fit",
+    "hessian",
+    "laws",
+    "metrics",
+    "networks",
+    "phases",
+    "plotting",
+    "spectra",
+    "sweep",
+)
+# public functions re-exported at the top level: name -> submodule that defines it
+_FUNCTIONS = {
+    "analyze": "networks",
+    "enable_compilation_cache": "_cache",
+    "esd": "spectra",
+}
+
+if TYPE_CHECKING:  # what static checkers see; at run time `__getattr__` imports on first use
+    from . import cli as cli
+    from . import edge as edge
+    from . import ensembles as ensembles
+    from . import fit as fit
+    from . import hessian as hessian
+    from . import laws as laws
+    from . import metrics as metrics
+    from . import networks as networks
+    from . import phases as phases
+    from . import plotting as plotting
+    from . import spectra as spectra
+    from . import sweep as sweep
+    from ._cache import enable_compilation_cache as enable_compilation_cache
+    from .networks import analyze as analyze
+    from .spectra import esd as esd
 
 
-def __getattr__(name):  # lazy subpackages keep `import htrmt` fast
-    if name in _LAZY:
-        mod = _import_module(f"{__name__}.{name}")
-        globals()[name] = mod
-        return mod
-    if name == "analyze":
-        from .networks import analyze
-
-        return analyze
-    raise AttributeError(f"module 'htrmt' has no attribute {name!r}")
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return _import_module(f"{__name__}.{name}")  # the import binds it in this namespace
+    if name in _FUNCTIONS:
+        value = getattr(_import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY) + ["analyze"])
+    return sorted(set(globals()) | set(_SUBPACKAGES) | set(_FUNCTIONS))

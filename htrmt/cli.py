@@ -2,7 +2,8 @@
 
 Subcommands live in ``htrmt/_cli/<name>.py``; each module defines ``register(subparsers)``
 which adds its parser and sets ``func`` (called with the parsed namespace, returning an exit
-code). New subcommands plug in by adding a module there.
+code). New subcommands plug in by adding a module there. Building the parser imports neither
+JAX nor numpy: a subcommand module imports what it needs inside its ``func``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import importlib
 import pkgutil
 import sys
 
-from . import __version__
+from . import __version__  # the package's __init__ is light: it imports subpackages lazily
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,11 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``htrmt`` command on ``argv`` (default: the process's command line).
+
+    Run from the command line (``argv`` is ``None``), a subcommand uses JAX's persistent
+    compilation cache (:func:`htrmt.enable_compilation_cache`; ``HTRMT_COMPILATION_CACHE=0``
+    turns it off). A caller that passes ``argv`` keeps its own process's JAX settings.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0 if args.command is None else 2
+    if argv is None:
+        from ._cache import enable_compilation_cache
+
+        enable_compilation_cache()
     if getattr(args, "x64", False):
         import jax
 

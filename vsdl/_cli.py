@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["add_arguments", "run", "main", "compute_diagram", "load_diagram", "QUICK"]
+from htrmt._cli.vsdl import QUICK, add_arguments
 
-QUICK = dict(n=40, replicas=4, sweeps=300, na=8, nt=5)
+__all__ = ["add_arguments", "run", "main", "compute_diagram", "load_diagram", "QUICK"]
 
 
 def _grid(spec: str, name: str) -> np.ndarray:
@@ -36,49 +36,6 @@ def _grid(spec: str, name: str) -> np.ndarray:
         raise ValueError(
             f"--{name} must be lo:hi:num[:log] or a comma-separated list, got {spec!r}"
         ) from None
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="vsdl_command", metavar="ACTION")
-    d = sub.add_parser(
-        "diagram",
-        help="compute and plot a load–temperature phase diagram (theory + Monte Carlo)",
-        description="Theory on an (α, τ) grid with its transition lines, Monte Carlo Gibbs "
-        "learning on the same grid (resumable: rerun the same command to continue), saved as "
-        "OUT/diagram.npz + diagram.json, plotted to OUT/diagram.png.",
-    )
-    d.add_argument("--model", choices=("ising", "spherical"), default="ising")
-    d.add_argument(
-        "--theory",
-        choices=("annealed", "high_temperature", "quenched"),
-        default=None,
-        help="default: quenched (replica symmetric, every τ)",
-    )
-    d.add_argument("--alpha", default="0.25:3.0:12", help="loads: lo:hi:num[:log] or a,b,c")
-    d.add_argument("--tau", default="0.1:1.5:8", help="temperatures: lo:hi:num[:log] or a,b,c")
-    d.add_argument("--n", type=int, default=100, help="weights per perceptron (Monte Carlo)")
-    d.add_argument("--replicas", type=int, default=8)
-    d.add_argument("--sweeps", type=int, default=1000, help="sweeps per chain (burn-in included)")
-    d.add_argument("--burn-in", type=int, default=None, help="default: sweeps // 2")
-    d.add_argument("--good-error", type=float, default=0.2)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--no-mc", action="store_true", help="theory only")
-    d.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"a small, fast diagram ({QUICK['na']}×{QUICK['nt']} points, N={QUICK['n']})",
-    )
-    d.add_argument(
-        "--out", default="out/vsdl/diagram", help="output folder (default out/vsdl/diagram)"
-    )
-    d.add_argument("--plot", default=None, help="figure file (default OUT/diagram.png)")
-    d.add_argument("--no-plot", action="store_true")
-    d.add_argument("--x64", action="store_true", help="Monte Carlo in float64")
-    d.add_argument("--progress", action="store_true")
-    d.set_defaults(func=_run_diagram)
-    c = sub.add_parser("critical", help="print the first-order transitions and large-α constants")
-    c.add_argument("--tau", default="0", help="temperatures for the annealed transition line")
-    c.set_defaults(func=_run_critical)
 
 
 def compute_diagram(args: argparse.Namespace) -> tuple[Any, Path]:
@@ -292,12 +249,13 @@ def _run_critical(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch a parsed ``vsdl`` command line."""
-    func = getattr(args, "func", None)
-    if func is None or func is run:
+    """Dispatch a parsed ``vsdl`` command line (its action is in ``args.vsdl_command``)."""
+    actions = {"diagram": _run_diagram, "critical": _run_critical}
+    action = actions.get(getattr(args, "vsdl_command", None) or "")
+    if action is None:
         print("usage: vsdl {diagram,critical} ... (see --help)", file=sys.stderr)
         return 2
-    return int(func(args) or 0)
+    return int(action(args) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
