@@ -138,16 +138,17 @@ def _null_cluster(lam: np.ndarray, th: PhaseThresholds, tol: float) -> tuple[int
     """Size of the null cluster (0 if none) and the largest log-gap in the window.
 
     ``lam`` is sorted and clipped at 0; values ``<= tol`` (the round-off level) are numerically
-    zero whatever their sign was, so they are one cluster: they all take the log of the largest
-    of them, and only the gap above that counts (not the ~300 decades between a clipped
-    round-off negative and a positive round-off value).
+    zero whatever their sign was, so they are one cluster at zero: they all take the log floor,
+    so there is no gap inside the cluster (not the ~300 decades between a clipped round-off
+    negative and a positive round-off value), and the gap above it is as wide as it really is
+    (a zero is infinitely many decades below the rest, whatever the round-off left of it).
     """
     M = lam.size
     top = lam[-1]
     floor = top * 1e-300 if top > 0 else 1e-300
     noise = lam <= tol
     if np.any(noise):
-        lam = np.where(noise, np.max(lam[noise]), lam)
+        lam = np.where(noise, floor, lam)
     lg = np.log10(np.maximum(lam, floor))
     lo = max(1, math.ceil(th.collapse_window[0] * M))
     hi = min(M - 1, math.floor(th.collapse_window[1] * M))
