@@ -68,7 +68,7 @@ def lora_scale(cfg: dict[str, Any], module: str, r: int) -> float:
     return alpha / r
 
 
-def _lora_spectrum(get_a, get_b, scale: float, transpose: bool, N: int, M: int):
+def _lora_spectrum(get_a, get_b, scale: float, N: int, M: int):
     """Exact ESD of ΔW = s·B·A (out × in): the r non-zero eigenvalues from the r × r core."""
 
     def spectrum(normalization: str) -> np.ndarray:
@@ -197,7 +197,7 @@ def plan_adapter(
                     str(ea.dtype),
                     f"ΔW = s·B·A ({note})",
                     _stacked(delta),
-                    spectrum=_lora_spectrum(get_a, get_b, scale, emb, N, M),
+                    spectrum=_lora_spectrum(get_a, get_b, scale, N, M),
                 )
             )
     if not specs:

@@ -114,10 +114,6 @@ def _to_numpy(x: Any) -> np.ndarray | None:
     return None
 
 
-def _is_float(a: np.ndarray) -> bool:
-    return np.issubdtype(a.dtype, np.floating) or a.dtype.name == "bfloat16"
-
-
 def _float(a: np.ndarray) -> np.ndarray:
     if a.dtype.name in ("bfloat16", "float16"):
         return a.astype(np.float32)

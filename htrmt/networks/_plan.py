@@ -12,7 +12,6 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -383,9 +382,3 @@ def describe(model_or_path: Any, **options: Any) -> ModelPlan:
         ([('fc.weight', (4, 3))], [('fc.bias', 'bias')])
     """
     return plan(model_or_path, **options)
-
-
-def as_path(x: Any) -> Path | None:
-    from ._loaders import is_pathlike
-
-    return Path(x) if is_pathlike(x) else None
