@@ -65,7 +65,7 @@ class Windows:
         if isinstance(self.rows, bool) or not isinstance(self.rows, int) or self.rows < 2:
             raise ValueError(f"rows must be an int >= 2, got rows={self.rows!r}")
         q = self.aspect_ratio
-        if not isinstance(q, (int, float)) or not math.isfinite(q) or q <= 0:
+        if not isinstance(q, int | float) or not math.isfinite(q) or q <= 0:
             raise ValueError(f"aspect_ratio must be a finite number > 0, got aspect_ratio={q!r}")
         if int(self.rows * q) < 1:
             raise ValueError(
@@ -128,18 +128,18 @@ class Estimator:
             raise ValueError(f"fit must be one of {list(FIT_MODES)}, got fit={self.fit!r}")
         object.__setattr__(self, "fit", fit)
         p = self.xmin_pos
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not p >= 1:
+        if isinstance(p, bool) or not isinstance(p, int | float) or not p >= 1:
             raise ValueError(f"xmin_pos must be a number >= 1, got xmin_pos={p!r}")
         if isinstance(self.bins, bool) or not isinstance(self.bins, int) or self.bins < 1:
             raise ValueError(f"bins must be an int >= 1, got bins={self.bins!r}")
         c = self.conv_norm
-        if not isinstance(c, (int, float)) or not math.isfinite(c) or c <= 0:
+        if not isinstance(c, int | float) or not math.isfinite(c) or c <= 0:
             raise ValueError(f"conv_norm must be a finite number > 0, got conv_norm={c!r}")
         t = self.eigs_thresh
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise ValueError(f"eigs_thresh must be an int >= 0, got eigs_thresh={t!r}")
         e = self.evals_thresh
-        if not isinstance(e, (int, float)) or not math.isfinite(e) or e < 0:
+        if not isinstance(e, int | float) or not math.isfinite(e) or e < 0:
             raise ValueError(f"evals_thresh must be a finite number >= 0, got evals_thresh={e!r}")
         if self.spectrum not in ("gram", "svd"):
             raise ValueError(f"spectrum must be 'gram' or 'svd', got spectrum={self.spectrum!r}")

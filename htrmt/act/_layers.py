@@ -179,7 +179,7 @@ def _as_predicate(layers: LayerFilter, name: str = "filter") -> Callable[[str, A
         except re.error as err:
             raise ValueError(f"{name} is not a valid regex: {name}={layers!r} ({err})") from None
         return lambda n, leaf: rx.search(n) is not None
-    if isinstance(layers, (list, tuple)):
+    if isinstance(layers, list | tuple):
         names = set(layers)
         if not all(isinstance(x, str) for x in names):
             raise TypeError(f"{name} as a list must hold names (str), got {name}={layers!r}")

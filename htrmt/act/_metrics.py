@@ -80,12 +80,14 @@ def metrics_of_layers(
     for j, lay in enumerate(layers):
         groups[lay.slices_shape].append(j)
     parts: dict[int, Any] = {}
-    for shape, members in groups.items():
+    for _shape, members in groups.items():
         mats = jnp.stack([as_slices(leaves[layers[j].index], layers[j]) for j in members])
         fits = jax.vmap(lambda m: hill_fit(layer_esd(m, estimator), estimator))(mats)
         for k, j in enumerate(members):
             parts[j] = jax.tree_util.tree_map(lambda a, k=k: a[k], fits)
-    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *[parts[j] for j in range(len(layers))])
+    stacked = jax.tree_util.tree_map(
+        lambda *a: jnp.stack(a), *[parts[j] for j in range(len(layers))]
+    )
     size = jnp.asarray([num_evals(lay.slices_shape, estimator) for lay in layers], jnp.int32)
     included = size >= estimator.eigs_thresh
     status = jnp.where(included, stacked.status, len(HILL_STATUS)).astype(jnp.int32)

@@ -70,7 +70,7 @@ def _check_every(every: Any) -> None:
 
 
 def _check_number(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {name}={value!r}")
     if positive and value <= 0:
         raise ValueError(f"{name} must be > 0, got {name}={value!r}")
@@ -149,7 +149,9 @@ def _as_follow(follow: Any) -> Callable[[str], str | None]:
         items = []
         for pat, target in follow.items():
             if not isinstance(pat, str) or not isinstance(target, str):
-                raise TypeError(f"follow must map leaf regexes to layer names, got follow={follow!r}")
+                raise TypeError(
+                    f"follow must map leaf regexes to layer names, got follow={follow!r}"
+                )
             items.append((re.compile(pat), target))
 
         def f(name: str) -> str | None:
@@ -261,7 +263,9 @@ def _make(
 
     def update_fn(updates, state, params=None):
         if params is None:
-            raise ValueError("this transformation needs params: call update(updates, state, params)")
+            raise ValueError(
+                "this transformation needs params: call update(updates, state, params)"
+            )
         plan = plan_fn(params)
         if len(jax.tree_util.tree_leaves(updates)) != plan.num_leaves:
             raise ValueError(
@@ -387,7 +391,9 @@ def temp_balance(
     _check_int("min_params", min_params)
 
     def plan_fn(params):
-        return _layer_plan(params, filter, est, exclude_first_last, exclude, min_params, follow, siblings)
+        return _layer_plan(
+            params, filter, est, exclude_first_last, exclude, min_params, follow, siblings
+        )
 
     def factor_fn(alpha, included, plan):
         return map_alpha(alpha, jnp.asarray(included), map=map, r_min=r_min, r_max=r_max)
@@ -596,7 +602,9 @@ def balance_factors(opt_state: Any, field: str = "factor") -> dict[str, float]:
         if isinstance(s, BalanceState)
     ]
     if not found:
-        raise ValueError("opt_state holds no BalanceState (no temp_balance / model_balancing / alpha_decay)")
+        raise ValueError(
+            "opt_state holds no BalanceState (no temp_balance / model_balancing / alpha_decay)"
+        )
     s = found[0]
     if field == "factor":
         return dict(zip(s.units, np.asarray(s.factor).tolist()))
