@@ -504,9 +504,9 @@ def model_balancing(
         w = jnp.asarray(member) & jnp.isfinite(alpha)[None, :]
         a = jnp.where(jnp.isfinite(alpha), alpha, 0)
         cnt = jnp.sum(w, axis=1)
-        mean_b = jnp.sum(jnp.where(w, a[None, :], 0), axis=1) / jnp.maximum(cnt, 1)
+        mean_b = jnp.sum(jnp.where(w, a[None, :], 0), axis=1) / jnp.maximum(cnt, 1).astype(a.dtype)
         has = cnt > 0
-        mu = jnp.sum(jnp.where(has, mean_b, 0)) / jnp.maximum(jnp.sum(has), 1)
+        mu = jnp.sum(jnp.where(has, mean_b, 0)) / jnp.maximum(jnp.sum(has), 1).astype(a.dtype)
         d = mean_b - mu
         sig = jax.nn.sigmoid(temperature * d) - 0.5
         f = jnp.where(d > 0, s_max * sig, s_min * sig)
