@@ -241,10 +241,10 @@ def hill_fit(
 
     Example:
         >>> import jax, jax.numpy as jnp, htrmt as ht
-        >>> lam = jnp.sort(jax.random.pareto(jax.random.key(0), 2.0, (500,)))
+        >>> lam = jnp.sort(jax.random.pareto(jax.random.key(0), 2.0, (500,)))  # density ~ λ^-3
         >>> fit = ht.act.hill_fit(lam, "tempbalance")
         >>> bool(fit.ok), round(float(fit.alpha), 1)
-        (True, 3.0)
+        (True, 3.2)
 
     References:
         Zhou et al. (2023), "Temperature Balancing, Layer-wise Weight Analysis, and Neural
