@@ -116,3 +116,19 @@ def test_to_pandas():
     df = ht.act.layer_metrics(CNN(jax.random.key(3))).to_pandas()
     assert list(df["name"])[0] == "convs.0.weight"
     assert df["status"].tolist()[0] == "too-small"
+
+
+def test_mixed_and_16bit_dtypes():
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((64, 64))
+    params = {
+        "a.weight": jnp.asarray(W, jnp.float32),
+        "b.weight": jnp.asarray(W, jnp.float64),
+        "c.weight": jnp.asarray(W, jnp.bfloat16),
+    }
+    m = ht.act.layer_metrics(params)
+    assert m.alpha.dtype == jnp.float64
+    a, b, c = m.alpha.tolist()
+    assert a == pytest.approx(b, rel=1e-4)
+    assert c == pytest.approx(b, rel=0.05)  # bf16 weights, float32 spectrum
+    assert ht.act.layer_esd(params["c.weight"]).dtype == jnp.float32

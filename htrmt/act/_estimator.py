@@ -350,7 +350,8 @@ def layer_esd(
 
     Returns:
         λ = σ² of every slice (times ``conv_norm`` when ``S > 1``), or of every FARMS window of
-        every slice, pooled and sorted: ``S·(windows)·min(rows, cols)`` values.
+        every slice, pooled and sorted: ``S·(windows)·min(rows, cols)`` values, in the
+        weights' dtype (float32 for 16-bit weights).
 
     Example:
         >>> import jax, htrmt as ht
@@ -365,6 +366,8 @@ def layer_esd(
     if m.ndim != 3:
         raise ValueError(f"matrices must be (out, in) or (S, out, in), got shape {m.shape}")
     S = m.shape[0]
+    if not jnp.issubdtype(m.dtype, jnp.floating) or jnp.finfo(m.dtype).bits < 32:
+        m = m.astype(jnp.float32)  # 16-bit weights: their spectrum in float32
     if est.windows is not None:
         m = _window_stack(m, est.windows)
     if est.spectrum == "svd":

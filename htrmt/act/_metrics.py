@@ -75,19 +75,27 @@ class LayerMetrics(eqx.Module):
 def metrics_of_layers(
     leaves: list[Any], layers: tuple[Layer, ...], estimator: Estimator
 ) -> LayerMetrics:
-    """:class:`LayerMetrics` of given leaves (traceable; same-shape layers share one vmap)."""
-    groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    """:class:`LayerMetrics` of ``leaves`` (all leaves of the pytree, ``tree_leaves`` order) at
+    the positions ``layers`` name (traceable; layers of one shape and dtype share one vmap).
+
+    The output dtype of a mixed-dtype model is the widest of its layers' ESD dtypes.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for j, lay in enumerate(layers):
-        groups[lay.slices_shape].append(j)
+        groups[(lay.slices_shape, jnp.result_type(leaves[lay.index]))].append(j)
     parts: dict[int, Any] = {}
-    for _shape, members in groups.items():
+    for members in groups.values():
         mats = jnp.stack([as_slices(leaves[layers[j].index], layers[j]) for j in members])
         fits = jax.vmap(lambda m: hill_fit(layer_esd(m, estimator), estimator))(mats)
         for k, j in enumerate(members):
             parts[j] = jax.tree_util.tree_map(lambda a, k=k: a[k], fits)
-    stacked = jax.tree_util.tree_map(
-        lambda *a: jnp.stack(a), *[parts[j] for j in range(len(layers))]
-    )
+    wide = max((parts[j].alpha.dtype for j in parts), key=lambda d: jnp.finfo(d).bits)
+
+    def widen(x):
+        return x.astype(wide) if jnp.issubdtype(x.dtype, jnp.floating) else x
+
+    ordered = [jax.tree_util.tree_map(widen, parts[j]) for j in range(len(layers))]
+    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *ordered)
     size = jnp.asarray([num_evals(lay.slices_shape, estimator) for lay in layers], jnp.int32)
     included = size >= estimator.eigs_thresh
     status = jnp.where(included, stacked.status, len(HILL_STATUS)).astype(jnp.int32)
