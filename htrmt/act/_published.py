@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from ._estimator import HILL_STATUS, Estimator, get_estimator, hill_fit, layer_esd
@@ -22,7 +23,7 @@ def resolve_estimator(estimator: Any) -> tuple[Estimator, str]:
 
 def published_esd(matrices: np.ndarray, estimator: Estimator) -> np.ndarray:
     """The layer's ESD under the estimator's conventions, ascending, as float64 NumPy."""
-    return np.sort(np.asarray(layer_esd(matrices, estimator), np.float64))
+    return np.sort(np.asarray(layer_esd(jnp.asarray(matrices), estimator), np.float64))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +41,7 @@ class PublishedFit:
 
 def published_fit(evals: np.ndarray, estimator: Estimator) -> PublishedFit:
     """:func:`htrmt.act.hill_fit` of one ESD, as host floats; σ = (α − 1)/√n."""
-    f = hill_fit(np.asarray(evals), estimator)
+    f = hill_fit(jnp.asarray(evals), estimator)
     alpha = float(f.alpha)
     n = int(f.num_tail)
     sigma = (alpha - 1) / math.sqrt(n) if n > 0 and math.isfinite(alpha) else math.nan
