@@ -29,6 +29,7 @@ def _installed_version() -> str:
 __version__ = _installed_version()
 
 _SUBPACKAGES = (
+    "act",
     "cli",
     "edge",
     "ensembles",
@@ -39,8 +40,10 @@ _SUBPACKAGES = (
     "networks",
     "phases",
     "plotting",
+    "pruning",
     "spectra",
     "sweep",
+    "training",
 )
 # public functions re-exported at the top level: name -> submodule that defines it
 _FUNCTIONS = {
@@ -50,6 +53,7 @@ _FUNCTIONS = {
 }
 
 if TYPE_CHECKING:  # what static checkers see; at run time `__getattr__` imports on first use
+    from . import act as act
     from . import cli as cli
     from . import edge as edge
     from . import ensembles as ensembles
@@ -60,8 +64,10 @@ if TYPE_CHECKING:  # what static checkers see; at run time `__getattr__` imports
     from . import networks as networks
     from . import phases as phases
     from . import plotting as plotting
+    from . import pruning as pruning
     from . import spectra as spectra
     from . import sweep as sweep
+    from . import training as training
     from ._cache import enable_compilation_cache as enable_compilation_cache
     from .networks import analyze as analyze
     from .spectra import esd as esd

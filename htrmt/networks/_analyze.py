@@ -64,13 +64,21 @@ def layer_esd(
 # until their modules exist)
 
 
-def _powerlaw(evals: np.ndarray, *, peer: bool, min_tail: int = 10, xmax: Any = None):
+def _powerlaw(
+    evals: np.ndarray, *, peer: bool, min_tail: int = 10, xmax: Any = None, estimator: Any = None
+):
     """Power-law fit of an ESD tail by :func:`htrmt.fit.powerlaw` (ValueError when it fails).
+
+    With an :class:`htrmt.act.Estimator`: its Hill fit (:func:`htrmt.act.hill_fit`) instead.
 
     htrmt: two-sided KS distance, tails of at least ``min_tail`` points.
     Peer (weightwatcher 0.7 ``WWFit``): eigenvalues <= 1e-5 dropped, every remaining value but
     the largest is a candidate xmin (tails of >= 2 points), KS against the ECDF's left limit.
     """
+    if estimator is not None:
+        from ..act._published import published_fit
+
+        return published_fit(evals, estimator)
     from ..fit import powerlaw
 
     if peer:
@@ -114,15 +122,19 @@ def _layer_evals(
     normalization: str,
     peer_conventions: bool,
     dtype: Any = None,
+    estimator: Any = None,
 ) -> np.ndarray:
-    """The ESD :func:`analyze_layer` fits (with the peer's conv scaling when asked).
+    """The ESD :func:`analyze_layer` fits (with the peer's conv scaling when asked, or under an
+    :class:`htrmt.act.Estimator`'s conventions).
 
     A :class:`LayerSpec` is read here (one tensor), checked for NaN/Inf, and dropped once its
     eigenvalues are known: only one layer's weights are alive per call.
     """
     if isinstance(layer, LayerSpec):
-        if layer.spectrum is not None and not (
-            peer_conventions and layer.kind == "conv2d" and layer.num_slices > 1
+        if (
+            layer.spectrum is not None
+            and estimator is None
+            and not (peer_conventions and layer.kind == "conv2d" and layer.num_slices > 1)
         ):
             return np.sort(np.asarray(layer.spectrum(normalization), np.float64))
         layer = layer.load()
@@ -133,6 +145,10 @@ def _layer_evals(
         raise ValueError(
             f"layer {layer.name!r} (shape {layer.source_shape}) has {bad} NaN or Inf weights"
         )
+    if estimator is not None:
+        from ..act._published import published_esd
+
+        return published_esd(layer.matrices, estimator)
     conv_scale = 1.0
     if peer_conventions and layer.kind == "conv2d" and layer.num_slices > 1:
         conv_scale = math.sqrt(layer.num_slices / 2.0)
@@ -152,6 +168,7 @@ def analyze_layer(
     min_evals: int = MIN_EVALS,
     min_tail: int = 10,
     evals: np.ndarray | None = None,
+    estimator: Any = None,
 ) -> tuple[LayerResult, np.ndarray, dict[str, Any]]:
     """Analyse one extracted layer: ESD, power-law fit, MP fit, metrics, phase, fingers.
 
@@ -166,13 +183,17 @@ def analyze_layer(
     was made but is not credible (:func:`htrmt.fit.credibility`: D above the KS threshold for
     its tail, a tail below ``min_tail``, the xmin search at its bound) gets that verdict as its
     status, keeps its numbers for inspection, and feeds no α-based metric and no interpretation.
+
+    ``estimator`` (an :class:`htrmt.act.Estimator`): the published ESD and Hill fit replace
+    htrmt's (no credibility verdict; a layer under ``eigs_thresh`` eigenvalues is fitted and
+    flagged in ``warning``).
     """
     out_dim, in_dim = layer.shape
     N, M = max(out_dim, in_dim), min(out_dim, in_dim)
     Q = N / M
     S = layer.num_slices
     if evals is None:
-        evals = _layer_evals(layer, normalization, peer_conventions)
+        evals = _layer_evals(layer, normalization, peer_conventions, estimator=estimator)
     # the evals the phase classifier and MP fitter see are always those of WᵀW/N
     evals_n = evals / N if normalization == "none" else evals
     positive = evals > 0
@@ -231,7 +252,7 @@ def analyze_layer(
     # power law
     pl = None
     try:
-        pl = _powerlaw(pos, peer=peer_conventions, min_tail=min_tail)
+        pl = _powerlaw(pos, peer=peer_conventions, min_tail=min_tail, estimator=estimator)
     except ImportError:
         raise
     except (ValueError, FloatingPointError) as err:
@@ -251,7 +272,12 @@ def analyze_layer(
             sigma=float(pl.sigma),
             num_pl_spikes=int(getattr(pl, "num_tail", int(np.sum(evals >= pl.xmin)))),
         )
-        if status == "ok":
+        if estimator is not None and evals.size < estimator.eigs_thresh:
+            warn.append(
+                f"{evals.size} eigenvalues < eigs_thresh={estimator.eigs_thresh}: the methods "
+                "leave this layer out"
+            )
+        if status == "ok" and estimator is None:
             from ..fit import credibility
 
             verdict_pl, why = credibility(pl, min_tail=2 if peer_conventions else min_tail)
@@ -302,7 +328,12 @@ def analyze_layer(
         if ft.num_fingers:
             row["num_fingers"] = ft.num_fingers
             try:
-                pl2 = _powerlaw(pos[: -ft.num_fingers], peer=peer_conventions, min_tail=min_tail)
+                pl2 = _powerlaw(
+                    pos[: -ft.num_fingers],
+                    peer=peer_conventions,
+                    min_tail=min_tail,
+                    estimator=estimator,
+                )
                 row["alpha_no_fingers"] = float(pl2.alpha)
             except ValueError:
                 pass
@@ -313,7 +344,9 @@ def analyze_layer(
 
     # bootstrap error bar
     if bootstrap and status == "ok":
-        row["alpha_err"] = _bootstrap_alpha(pos, bootstrap, key, peer_conventions, min_tail)
+        row["alpha_err"] = _bootstrap_alpha(
+            pos, bootstrap, key, peer_conventions, min_tail, estimator
+        )
 
     row["status"] = status
     row["warning"] = "; ".join(warn)
@@ -329,7 +362,9 @@ def _fill_metrics(row, evals, alpha, lambda_plus, warn) -> None:
         warn.append(f"metrics: {err}")
 
 
-def _bootstrap_alpha(evals: np.ndarray, B: int, key: Any, peer: bool, min_tail: int) -> float:
+def _bootstrap_alpha(
+    evals: np.ndarray, B: int, key: Any, peer: bool, min_tail: int, estimator: Any = None
+) -> float:
     """Standard deviation of alpha over ``B`` resamples of the ESD (xmin re-chosen each time)."""
     import jax
 
@@ -337,7 +372,7 @@ def _bootstrap_alpha(evals: np.ndarray, B: int, key: Any, peer: bool, min_tail: 
     alphas = []
     for b in range(B):
         try:
-            f = _powerlaw(np.sort(evals[idx[b]]), peer=peer, min_tail=min_tail)
+            f = _powerlaw(np.sort(evals[idx[b]]), peer=peer, min_tail=min_tail, estimator=estimator)
         except ValueError:
             continue
         if _status_ok(f) and math.isfinite(float(f.alpha)):
@@ -388,6 +423,7 @@ def analyze(
     progress: bool = False,
     dtype: Any = None,
     workers: int | None = None,
+    estimator: Any = None,
 ) -> AnalysisReport:
     """Analyse every weight matrix of a model with Heavy-Tailed Self-Regularization.
 
@@ -441,6 +477,12 @@ def analyze(
             the same for any value. Default: the CPU's cores (at most 4) on the CPU backend, one
             BLAS thread each (threadpoolctl, when installed); 1 on a GPU/TPU, where the spectra
             run on the device. Each worker holds one layer's weights.
+        estimator: the published HT-SR estimator of the methods that act on a network, by name
+            (``"tempbalance"``, ``"model-balancing"``, ``"alphadecay"``, ``"alphapruning"``,
+            ``"goodness-of-fit"``, ``"farms"``: :data:`htrmt.act.ESTIMATORS`) or an
+            :class:`htrmt.act.Estimator`: λ = σ² of the raw W (``normalization="none"``), conv
+            slices scaled by ``√conv_norm`` and pooled (FARMS: windows), its Hill fit for α, xmin
+            and D. Default None: htrmt's own conventions.
 
     Returns:
         An :class:`AnalysisReport`: ``.layers`` (one row per matrix), ``.summary``, ``.skipped``,
@@ -482,7 +524,17 @@ def analyze(
         raise ValueError(f"workers must be an int >= 1 or None, got workers={workers!r}")
     if bootstrap and key is None:
         raise ValueError("bootstrap > 0 needs a jax.random key: analyze(..., bootstrap=B, key=key)")
-    if peer_conventions:
+    est = None
+    label = "weightwatcher" if peer_conventions else "htrmt"
+    if estimator is not None:
+        from ..act._published import resolve_estimator
+
+        if peer_conventions:
+            raise ValueError("peer_conventions=True and estimator= are exclusive: choose one")
+        if conv != "slices":
+            raise ValueError(f"estimator= reads conv kernels as slices, got conv={conv!r}")
+        est, label = resolve_estimator(estimator)
+    if peer_conventions or est is not None:
         normalization = "none"
 
     opts = dict(conv=conv, kinds=kinds, split_qkv=split_qkv)
@@ -519,7 +571,8 @@ def analyze(
 
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="htrmt-esd")
             pending = [
-                pool.submit(_layer_evals, lw, normalization, peer_conventions, dt) for lw in todo
+                pool.submit(_layer_evals, lw, normalization, peer_conventions, dt, est)
+                for lw in todo
             ]
             index = {f: i for i, f in enumerate(pending)}
             order = (index[f] for f in as_completed(pending))  # fit each layer as its ESD is done
@@ -533,7 +586,7 @@ def analyze(
                     ev = (
                         pending[i].result()
                         if pending
-                        else _layer_evals(lw, normalization, peer_conventions, dt)
+                        else _layer_evals(lw, normalization, peer_conventions, dt, est)
                     )
                     done[i] = analyze_layer(
                         lw,
@@ -547,6 +600,7 @@ def analyze(
                         min_evals=min_evals,
                         min_tail=min_tail,
                         evals=ev,
+                        estimator=est,
                     )
                     if bar is not None:
                         bar.update(1)
@@ -567,7 +621,7 @@ def analyze(
         skipped=mplan.skipped,
         framework=mplan.framework,
         normalization=normalization,
-        conventions="weightwatcher" if peer_conventions else "htrmt",
+        conventions=label,
         esds=esds,
         fits=fits,
     )

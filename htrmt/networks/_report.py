@@ -200,7 +200,8 @@ class AnalysisReport:
         skipped: parameters that were not analysed (biases, norm scales, 1-D), with reasons.
         framework: where the weights came from (``equinox``, ``flax.nnx``, ``torch`` ...).
         normalization: ``"N"`` (eigenvalues of ``WᵀW/N``) or ``"none"`` (of ``WᵀW``).
-        conventions: ``"htrmt"`` or ``"weightwatcher"`` (``peer_conventions=True``).
+        conventions: ``"htrmt"``, ``"weightwatcher"`` (``peer_conventions=True``) or the name of
+            a published estimator (``estimator=``; ``"custom"`` for an ``Estimator`` object).
         esds: eigenvalues per layer name (ascending, NumPy), for plots.
         fits: per layer name, ``{"pl": PowerLawFit | None, "mp": MarchenkoPasturFit | None}``.
     """
