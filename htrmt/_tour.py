@@ -102,12 +102,12 @@ def run_tour(
         uc = ensembles.universality_class(mu, spiked=(kind == "spiked"))
         sigma2 = float(np.mean(lam))  # = mean of the entries squared: tr(X)/M
         lam_plus = sigma2 * (1 + 1 / math.sqrt(Q)) ** 2
-        d = float(
-            spectra.ks_distance(
-                jnp.asarray(lam),
-                lambda x, s=math.sqrt(sigma2): laws.marchenko_pastur.cdf(x, Q, s),
-            )
-        )
+        sigma = math.sqrt(sigma2)
+
+        def mp_cdf(x: Any, sigma: float = sigma) -> Any:
+            return laws.marchenko_pastur.cdf(x, Q, sigma)
+
+        d = float(spectra.ks_distance(jnp.asarray(lam), mp_cdf))
         above = int(np.sum(lam > lam_plus * (1 + 3 * M ** (-2 / 3))))
         alpha, xmin, ntail = (
             _alpha(lam) if kind not in ("gaussian", "spiked") else (float("nan"), float("nan"), 0)
@@ -154,7 +154,7 @@ def run_tour(
                     "meta": {
                         "N": N,
                         "M": M,
-                        "x64": bool(jax.config.jax_enable_x64),
+                        "x64": bool(jax.config.read("jax_enable_x64")),
                         "jax": jax.__version__,
                         "device": str(jax.devices()[0]),
                     },

@@ -81,7 +81,8 @@ def _check_alpha_tau(
         raise ValueError(f"alpha (the load P/N) must be > 0, got alpha={alpha!r}")
     if np.any(t < 0):
         raise ValueError(f"tau (the temperature) must be >= 0, got tau={tau!r}")
-    return np.broadcast_arrays(a, t)
+    a_b, t_b = np.broadcast_arrays(a, t)
+    return a_b, t_b
 
 
 # ----------------------------------------------------------------------------- quadrature
@@ -323,7 +324,12 @@ def _roots_for(model: str, theory: str, lam: np.ndarray, c: np.ndarray) -> tuple
     grid = _pgrid(model, theory)
     n = lam.shape[0]
     nslot = MAX_BRANCHES - 1
-    rows, ks, lams, cs, dlos, rising = [], [], [], [], [], []
+    rows_l: list[np.ndarray] = []
+    ks_l: list[np.ndarray] = []
+    lams_l: list[np.ndarray] = []
+    cs_l: list[np.ndarray] = []
+    dlos: list[np.ndarray] = []
+    rising_l: list[np.ndarray] = []
     uc, inv = np.unique(c, return_inverse=True)
     for j, cj in enumerate(uc):  # the curve on the grid, once per temperature
         sel = np.nonzero(inv == j)[0]
@@ -332,14 +338,14 @@ def _roots_for(model: str, theory: str, lam: np.ndarray, c: np.ndarray) -> tuple
         pos = d > 0
         cross = pos[:, :-1] != pos[:, 1:]
         r, k = np.nonzero(cross)
-        rows.append(sel[r])
-        ks.append(k)
-        lams.append(lam[sel[r]])
-        cs.append(np.full(k.shape, cj))
+        rows_l.append(sel[r])
+        ks_l.append(k)
+        lams_l.append(lam[sel[r]])
+        cs_l.append(np.full(k.shape, cj))
         dlos.append(d[r, k])
-        rising.append(A[k + 1] > A[k])
-    rows, ks, lams, cs = map(np.concatenate, (rows, ks, lams, cs))
-    dlo, rising = np.concatenate(dlos), np.concatenate(rising)
+        rising_l.append(A[k + 1] > A[k])
+    rows, ks, lams, cs = (np.concatenate(v) for v in (rows_l, ks_l, lams_l, cs_l))
+    dlo, rising = np.concatenate(dlos), np.concatenate(rising_l)
     lo, hi = grid[ks], grid[ks + 1]
     for _ in range(55):  # bisection to float64 resolution, all brackets at once
         mid = 0.5 * (lo + hi)
@@ -539,10 +545,10 @@ def _ising_rs_curves(taus: np.ndarray) -> dict[float, tuple]:
 def _ising_rs_transition(curve: tuple) -> tuple[float, float, float, float]:
     R, A, f, _ = curve
     k = int(np.argmax(A))
-    j = np.nonzero((f[:k] > 0) & (f[1 : k + 1] <= 0))[0]
-    if j.size == 0:
+    crossings = np.nonzero((f[:k] > 0) & (f[1 : k + 1] <= 0))[0]
+    if crossings.size == 0:
         raise ValueError("no first-order transition found on the Ising RS curve")
-    j = int(j[0])
+    j = int(crossings[0])
     w = f[j] / (f[j] - f[j + 1])
     Rc = R[j] + w * (R[j + 1] - R[j])
     ac = A[j] + w * (A[j + 1] - A[j])

@@ -97,6 +97,14 @@ class Extraction:
 # numpy helpers
 
 
+def _tensor_numpy(x: Any) -> np.ndarray:
+    """A numpy view of a tensor that is known to be an array (a module's parameter)."""
+    a = _to_numpy(x)
+    if a is None:
+        raise TypeError(f"expected an array-like parameter, got {type(x).__name__}")
+    return a
+
+
 def _to_numpy(x: Any) -> np.ndarray | None:
     """A numpy view of an array-like leaf, or None when the leaf is not an array."""
     if isinstance(x, np.ndarray):
@@ -410,7 +418,7 @@ def _extract_torch_module(model: Any, col: _Collector) -> None:
                 full = pre + pname
                 handled.add(full)
                 if pname.startswith("weight_"):
-                    col.gates(full, _to_numpy(p), gates, kind)
+                    col.gates(full, _tensor_numpy(p), gates, kind)
                 else:
                     col.skip(full, p, "bias")
         elif isinstance(mod, (nn.LSTMCell, nn.GRUCell)):
@@ -420,23 +428,23 @@ def _extract_torch_module(model: Any, col: _Collector) -> None:
                 full = pre + pname
                 handled.add(full)
                 if pname.startswith("weight_"):
-                    col.gates(full, _to_numpy(p), gates, kind)
+                    col.gates(full, _tensor_numpy(p), gates, kind)
                 else:
                     col.skip(full, p, "bias")
         elif isinstance(mod, nn.modules.conv._ConvTransposeNd):
             full = pre + "weight"
             handled.add(full)
-            w = _to_numpy(mod.weight)  # torch: (in, out/groups, *k)
+            w = _tensor_numpy(mod.weight)  # torch: (in, out/groups, *k)
             col.conv_kernel(full, np.swapaxes(w, 0, 1), f"conv_transpose{w.ndim - 2}d", "oi")
         elif isinstance(mod, nn.Embedding):
             full = pre + "weight"
             handled.add(full)
-            col.dense(full, _to_numpy(mod.weight), "embedding")
+            col.dense(full, _tensor_numpy(mod.weight), "embedding")
             col._tied(full, mod.weight)
         elif isinstance(mod, nn.modules.conv._ConvNd):
             full = pre + "weight"
             handled.add(full)
-            w = _to_numpy(mod.weight)  # (out, in/groups, *k)
+            w = _tensor_numpy(mod.weight)  # (out, in/groups, *k)
             col.conv_kernel(full, w, f"conv{w.ndim - 2}d", "oi")
             if getattr(mod, "bias", None) is not None:
                 handled.add(pre + "bias")
