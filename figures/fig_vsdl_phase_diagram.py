@@ -6,7 +6,7 @@ replica-symmetric transition at τ = 0; points whose chains did not equilibrate 
 (b) Every branch of the saddle-point equations at τ = 0 (quenched and annealed): stable branches
 solid, unstable dashed, the jump to perfect generalization at α_c and the spinodal.
 
-Data: ``out/vsdl/diagram`` as written by ``htrmt vsdl diagram`` (computed here when missing, with
+Data: ``out/vsdl/diagram`` as written by ``vsdl diagram`` (:func:`vsdl.compute_diagram`) (computed here when missing, with
 the same defaults; ``--quick`` for a small grid). Usage::
 
     python -m figures.fig_vsdl_phase_diagram [--quick] [--data DIR] [--out DIR]
@@ -19,6 +19,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+DEFAULT_ALPHA = np.linspace(0.25, 3.0, 12)  # the grid of ``vsdl diagram``'s defaults
+DEFAULT_TAU = np.linspace(0.1, 1.5, 8)
 
 
 def _branch_curves(model: str, theory: str):
@@ -44,17 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    import vsdl
     from vsdl import theory as th
-    from vsdl._cli import add_arguments, compute_diagram, load_diagram
-    from vsdl._plot import plot_diagram
 
     data = Path(args.data)
     if not (data / "diagram.npz").exists():
-        p = argparse.ArgumentParser()
-        add_arguments(p)
-        cl = ["diagram", "--out", str(data)] + (["--quick"] if args.quick else [])
-        compute_diagram(p.parse_args(cl))
-    dgm, meta = load_diagram(data)
+        vsdl.compute_diagram(DEFAULT_ALPHA, DEFAULT_TAU, data, quick=args.quick)
+    dgm, meta = vsdl.load_diagram(data)
 
     fig, (ax1, ax2) = plt.subplots(
         1,
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         constrained_layout=True,
         gridspec_kw={"width_ratios": [1.25, 1.0]},
     )
-    plot_diagram(dgm, ax=ax1)
+    vsdl.plot_diagram(dgm, ax=ax1)
     ax1.set_title(f"(a) {ax1.get_title()}", fontsize=10)
 
     for theory, color in (("quenched", "C0"), ("annealed", "C3")):
