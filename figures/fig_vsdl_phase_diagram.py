@@ -6,8 +6,9 @@ replica-symmetric transition at τ = 0; points whose chains did not equilibrate 
 (b) Every branch of the saddle-point equations at τ = 0 (quenched and annealed): stable branches
 solid, unstable dashed, the jump to perfect generalization at α_c and the spinodal.
 
-Data: ``out/vsdl/diagram`` as written by ``vsdl diagram`` (:func:`vsdl.compute_diagram`) (computed here when missing, with
-the same defaults; ``--quick`` for a small grid). Usage::
+Data: ``out/sims/vsdl_diagram/<quick|full>`` written by ``python -m sims.vsdl_diagram``
+(:func:`vsdl.compute_diagram` on ``vsdl diagram``'s default grid), or ``--data`` any folder that
+``vsdl diagram`` wrote. Usage::
 
     python -m figures.fig_vsdl_phase_diagram [--quick] [--data DIR] [--out DIR]
 """
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_ALPHA = np.linspace(0.25, 3.0, 12)  # the grid of ``vsdl diagram``'s defaults
-DEFAULT_TAU = np.linspace(0.1, 1.5, 8)
+from figures import Data
+
+NEEDS = (Data("sims.vsdl_diagram"),)
 
 
 def _branch_curves(model: str, theory: str):
@@ -37,9 +39,10 @@ def _branch_curves(model: str, theory: str):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="out/vsdl/diagram", help="diagram folder")
+    ap.add_argument("--data", default=None, help="diagram folder (default: sims/vsdl_diagram's)")
     ap.add_argument("--out", default="out/figures", help="output folder (default out/figures)")
-    ap.add_argument("--quick", action="store_true", help="compute a small diagram if missing")
+    ap.add_argument("--quick", action="store_true", help="plot the quick diagram")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the simulation data")
     args = ap.parse_args(argv)
 
     import matplotlib
@@ -50,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     import vsdl
     from vsdl import theory as th
 
-    data = Path(args.data)
+    data = Path(args.data) if args.data else NEEDS[0].path(quick=args.quick, seed=args.seed).parent
     if not (data / "diagram.npz").exists():
-        vsdl.compute_diagram(DEFAULT_ALPHA, DEFAULT_TAU, data, quick=args.quick)
+        print(f"no diagram in {data}: run `python -m figures vsdl_phase_diagram`", file=sys.stderr)
+        return 1
     dgm, meta = vsdl.load_diagram(data)
 
     fig, (ax1, ax2) = plt.subplots(

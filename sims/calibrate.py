@@ -592,7 +592,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=None, help="output folder (default out/sims/calibrate/<mode>)"
     )
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--no-figure", action="store_true")
+    parser.add_argument(
+        "--no-figure", action="store_true", help="deprecated, no effect: figures draw from the data"
+    )
     parser.add_argument(
         "--summarize-only",
         action="store_true",
@@ -630,11 +632,22 @@ def main(argv: list[str] | None = None) -> int:
     write_text(root / "calibration.md", "\n".join(md))
     dump_json(root / "timing.json", {"parts": args.parts, "seconds": time.perf_counter() - t0})
     print(f"wrote {root / 'calibration.md'}", file=sys.stderr)
-    if not args.no_figure and (root / "b_alpha_mu.npz").exists():
-        from figures import fig_calibration
-
-        fig_calibration.main(["--data", str(root), "--out", str(root), "--name", "fig_calibration"])
     return 0
+
+
+def data_path(name: str = "calibrate", *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """The part (b) data file of a mode (what ``figures/fig_calibration.py`` plots)."""
+    from .outputs import out_root
+
+    return out_root(root) / "sims" / "calibrate" / ("quick" if quick else "full") / "b_alpha_mu.npz"
+
+
+def simulate(name: str = "calibrate", *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """Run the campaign (all parts) into its default folder; returns :func:`data_path`."""
+    path = data_path(name, quick=quick, seed=seed, root=root)
+    argv = ["--quick" if quick else "--full", "--seed", str(seed), "--no-progress"]
+    main(argv + ["--out", str(path.parent)])
+    return path
 
 
 if __name__ == "__main__":

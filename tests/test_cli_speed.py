@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from htrmt._cache import default_cache_dir, enable_compilation_cache
-from htrmt.cli import main
 
 _CACHE_VARS = (
     "HTRMT_COMPILATION_CACHE",

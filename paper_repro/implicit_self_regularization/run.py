@@ -33,7 +33,7 @@ if __name__ == "__main__":
 import numpy as np
 
 from paper_repro import _common as C
-from sims._common import markdown_table
+from sims.outputs import markdown_table
 
 PAPER = "implicit_self_regularization"
 TITLE = "Martin & Mahoney (2021), Implicit Self-Regularization in Deep Neural Networks"
