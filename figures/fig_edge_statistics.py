@@ -1,7 +1,8 @@
 """Figure: edge statistics of λ_max — Tracy–Widom fluctuations, crispness, Fréchet edges.
 
 Plots only from ``out/sims/edge_study/edge_study.{npz,json}`` (``--quick``: the quick data set in
-``out/sims/edge_study/quick/``); ``python -m figures`` runs ``sims.edge_study`` first when they are missing.
+``out/sims/edge_study/quick/``); ``python -m figures`` runs ``sims.edge_study`` first when they
+are missing.
 Writes ``out/figures/edge_statistics.png`` and ``.pdf``.
 
 Usage:

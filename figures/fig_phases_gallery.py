@@ -1,4 +1,4 @@
-"""Slide 8: the 5+1 phases of training, one synthetic example each, with the classifier's verdict."""
+"""Slide 8: the 5+1 phases of training, one synthetic example each, with their verdicts."""
 
 from __future__ import annotations
 

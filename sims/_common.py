@@ -40,7 +40,7 @@ def out_dir(*parts: str, root: str | os.PathLike | None = None) -> Path:
 
 
 def read_arrays(path: Path, command: str) -> dict:
-    """The arrays of the ``.npz`` at ``path``; ``FileNotFoundError`` naming ``command`` if absent."""
+    """The arrays of the ``.npz`` at ``path``; ``FileNotFoundError`` naming ``command`` if none."""
     if not path.exists():
         raise FileNotFoundError(
             f"no data at {path}: run `{command}` (or `python -m figures`, which runs missing "

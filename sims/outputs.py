@@ -92,7 +92,7 @@ def jsonable(obj: Any) -> Any:
     """``obj`` with numpy values as Python ones, paths as strings, NaN as None, ±inf as "±inf"."""
     if isinstance(obj, Mapping):
         return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, list | tuple):
         return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return jsonable(obj.tolist())
@@ -166,7 +166,7 @@ def markdown_table(
     """A GitHub markdown table; floats formatted with ``fmt``, other values with ``str``."""
 
     def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
+        if isinstance(v, float | np.floating):
             return "–" if not np.isfinite(v) else fmt.format(float(v))
         return str(v)
 

@@ -230,7 +230,7 @@ def data_path(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Pa
 
 
 def load(name: str, *, quick: bool = False, seed: int = 0, root=None) -> dict:
-    """The arrays of a dataset (read only: ``FileNotFoundError`` naming the command when missing)."""
+    """The arrays of a dataset (read only: if missing, ``FileNotFoundError`` naming the command)."""
     from ._common import read_arrays
 
     return read_arrays(
