@@ -117,18 +117,7 @@ def _sim_phases(key, quick):
     import htrmt as ht
 
     N, M = (1000, 500) if quick else (2000, 1000)
-    phases = (
-        ht.ensembles.PHASES
-        if hasattr(ht.ensembles, "PHASES")
-        else (
-            "random-like",
-            "bleeding-out",
-            "bulk+spikes",
-            "bulk-decay",
-            "heavy-tailed",
-            "rank-collapse",
-        )
-    )
+    phases = ht.phases.PHASES
     keys = ht_split(key, len(phases))
     out = {"phases": np.array(phases)}
     for i, ph in enumerate(phases):
