@@ -119,7 +119,7 @@ def compute_diagram(
     dgm = _diagram.phase_diagram(
         alpha, tau, model=model, theory=theory, good_error=good_error, simulation=sim
     )
-    arrays = {
+    arrays: dict[str, Any] = {
         "alpha": dgm.alpha,
         "tau": dgm.tau,
         "epsilon_theory": dgm.epsilon,
@@ -144,7 +144,7 @@ def compute_diagram(
         "burn_in": burn_in if burn_in is not None else sweeps // 2,
         "monte_carlo": sim is not None,
         "quick": bool(quick),
-        "x64": bool(jax.config.jax_enable_x64),
+        "x64": bool(jax.config.jax_enable_x64),  # type: ignore[attr-defined]
         "phases": list(_diagram.PHASES),
         "seconds_monte_carlo": t_mc,
         "environment": environment(),
