@@ -7,19 +7,22 @@ known-xmin MLE.
 
 Usage::
 
-    python -m figures.fig_calibration                     # reads out/sims/calibrate/quick
-    python -m figures.fig_calibration --data out/sims/calibrate/full
+    python -m figures.fig_calibration --quick             # reads out/sims/calibrate/quick
+    python -m figures.fig_calibration                     # reads out/sims/calibrate/full
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from figures import Data
+
+NEEDS = (Data("sims.calibrate"),)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,31 +30,25 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m figures.fig_calibration", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--data", default=None, help="folder written by sims.calibrate")
-    parser.add_argument("--quick", action="store_true", help="plot the quick-mode data (default)")
-    parser.add_argument("--full", action="store_true", help="plot the full-mode data")
+    parser.add_argument("--quick", action="store_true", help="plot the quick-mode data")
+    parser.add_argument(
+        "--full", action="store_true", help="plot the full-mode data (the default without --quick)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation data")
     parser.add_argument("--out", default="out/figures", help="output folder (default out/figures)")
     parser.add_argument(
         "--name", default="calibration", help="file name stem (default calibration)"
     )
     args = parser.parse_args(argv)
-    root = Path(os.environ.get("HTRMT_OUT", "out"))
-    data = (
-        Path(args.data)
-        if args.data
-        else root / "sims" / "calibrate" / ("full" if args.full else "quick")
-    )
+    quick = bool(args.quick)
+    data = Path(args.data) if args.data else NEEDS[0].path(quick=quick, seed=args.seed).parent
     bpath = data / "b_alpha_mu.npz"
-    if not bpath.exists() and args.data is None:
-        print(
-            f"[calibration] {bpath} missing: running python -m sims.calibrate "
-            f"{'--full' if args.full else '--quick'}",
-            flush=True,
-        )
-        from sims import calibrate
-
-        calibrate.main(["--full" if args.full else "--quick", "--no-progress"])
     if not bpath.exists():
-        print(f"no data at {bpath}: run `python -m sims.calibrate` first", file=sys.stderr)
+        print(
+            f"no data at {bpath}: run `python -m sims.calibrate {'--quick' if quick else '--full'}`"
+            " (or `python -m figures calibration`, which runs it first)",
+            file=sys.stderr,
+        )
         return 1
 
     import matplotlib

@@ -1,7 +1,8 @@
 """Figure: edge statistics of λ_max — Tracy–Widom fluctuations, crispness, Fréchet edges.
 
 Plots only from ``out/sims/edge_study/edge_study.{npz,json}`` (``--quick``: the quick data set in
-``out/sims/edge_study/quick/``), running ``sims.edge_study`` first when the data are missing.
+``out/sims/edge_study/quick/``); ``python -m figures`` runs ``sims.edge_study`` first when they
+are missing.
 Writes ``out/figures/edge_statistics.png`` and ``.pdf``.
 
 Usage:
@@ -16,6 +17,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from figures import Data
+
+NEEDS = (Data("sims.edge_study"),)
 
 
 def _tw_pdf(beta: int):
@@ -40,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sims import edge_study
-
-    data_dir = Path(args.data or edge_study.default_out(args.quick))
+    data_dir = Path(args.data) if args.data else NEEDS[0].path(quick=args.quick).parent
     if not (data_dir / "edge_study.npz").exists():
-        print(f"{data_dir / 'edge_study.npz'} missing: running the simulation", flush=True)
-        sim_argv = ["--out", str(data_dir), "--seed", str(args.seed)]
-        edge_study.main(sim_argv + (["--quick"] if args.quick else []))
+        print(
+            f"no data at {data_dir / 'edge_study.npz'}: run `python -m sims.edge_study"
+            f"{' --quick' if args.quick else ''}` (or `python -m figures edge_statistics`)",
+            file=sys.stderr,
+        )
+        return 1
     d = np.load(data_dir / "edge_study.npz")
     meta = json.loads((data_dir / "edge_study.json").read_text())
     Ms = meta["tw_Ms"]

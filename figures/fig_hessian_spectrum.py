@@ -9,7 +9,10 @@ import json
 
 import numpy as np
 
+from figures import Data
 from figures._common import parser, plt, save
+
+NEEDS = (Data("sims.levy_hessian", "hessian"),)
 
 
 def _density(nodes, weights, x):
@@ -23,10 +26,12 @@ def _density(nodes, weights, x):
 
 def main(argv=None) -> int:
     args = parser(__doc__).parse_args(argv)
-    from sims.levy_hessian import _path, load
+    from sims.levy_hessian import data_path, load
 
     d = load("hessian", quick=args.quick, seed=args.seed)
-    meta = json.loads(_path("hessian", args.quick, args.seed).with_suffix(".json").read_text())
+    meta = json.loads(
+        data_path("hessian", quick=args.quick, seed=args.seed).with_suffix(".json").read_text()
+    )
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, which, title in (
         (axes[0], "h", "loss Hessian"),

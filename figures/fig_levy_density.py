@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from figures import Data
 from figures._common import parser, plt, save
+
+NEEDS = (Data("sims.levy_hessian", "levy"),)
 
 
 def main(argv=None) -> int:

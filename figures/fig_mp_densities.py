@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from figures import Data
 from figures._common import parser, plt, save
+
+NEEDS = (Data("sims.talk_spectra", "mp_densities"),)
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,13 @@
-"""Slide 8: the 5+1 phases of training, one synthetic example each, with the classifier's verdict."""
+"""Slide 8: the 5+1 phases of training, one synthetic example each, with their verdicts."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from figures import Data
 from figures._common import parser, plt, save
+
+NEEDS = (Data("sims.talk_spectra", "phases"),)
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 
+from figures import Data
 from figures._common import parser, plt, save
+
+NEEDS = (Data("sims.talk_spectra", "random_vs_spiked"),)
 
 
 def main(argv=None) -> int:

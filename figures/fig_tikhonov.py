@@ -11,7 +11,10 @@ import math
 
 import numpy as np
 
+from figures import Data
 from figures._common import parser, plt, save
+
+NEEDS = (Data("sims.talk_spectra", "tikhonov"),)
 
 
 def main(argv=None) -> int:

@@ -6,8 +6,9 @@ replica-symmetric transition at τ = 0; points whose chains did not equilibrate 
 (b) Every branch of the saddle-point equations at τ = 0 (quenched and annealed): stable branches
 solid, unstable dashed, the jump to perfect generalization at α_c and the spinodal.
 
-Data: ``out/vsdl/diagram`` as written by ``htrmt vsdl diagram`` (computed here when missing, with
-the same defaults; ``--quick`` for a small grid). Usage::
+Data: ``out/sims/vsdl_diagram/<quick|full>`` written by ``python -m sims.vsdl_diagram``
+(:func:`vsdl.compute_diagram` on ``vsdl diagram``'s default grid), or ``--data`` any folder that
+``vsdl diagram`` wrote. Usage::
 
     python -m figures.fig_vsdl_phase_diagram [--quick] [--data DIR] [--out DIR]
 """
@@ -19,6 +20,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from figures import Data
+
+NEEDS = (Data("sims.vsdl_diagram"),)
 
 
 def _branch_curves(model: str, theory: str):
@@ -34,9 +39,10 @@ def _branch_curves(model: str, theory: str):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="out/vsdl/diagram", help="diagram folder")
+    ap.add_argument("--data", default=None, help="diagram folder (default: sims/vsdl_diagram's)")
     ap.add_argument("--out", default="out/figures", help="output folder (default out/figures)")
-    ap.add_argument("--quick", action="store_true", help="compute a small diagram if missing")
+    ap.add_argument("--quick", action="store_true", help="plot the quick diagram")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the simulation data")
     args = ap.parse_args(argv)
 
     import matplotlib
@@ -44,17 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    import vsdl
     from vsdl import theory as th
-    from vsdl._cli import add_arguments, compute_diagram, load_diagram
-    from vsdl._plot import plot_diagram
 
-    data = Path(args.data)
+    data = Path(args.data) if args.data else NEEDS[0].path(quick=args.quick, seed=args.seed).parent
     if not (data / "diagram.npz").exists():
-        p = argparse.ArgumentParser()
-        add_arguments(p)
-        cl = ["diagram", "--out", str(data)] + (["--quick"] if args.quick else [])
-        compute_diagram(p.parse_args(cl))
-    dgm, meta = load_diagram(data)
+        print(f"no diagram in {data}: run `python -m figures vsdl_phase_diagram`", file=sys.stderr)
+        return 1
+    dgm, meta = vsdl.load_diagram(data)
 
     fig, (ax1, ax2) = plt.subplots(
         1,
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         constrained_layout=True,
         gridspec_kw={"width_ratios": [1.25, 1.0]},
     )
-    plot_diagram(dgm, ax=ax1)
+    vsdl.plot_diagram(dgm, ax=ax1)
     ax1.set_title(f"(a) {ax1.get_title()}", fontsize=10)
 
     for theory, color in (("quenched", "C0"), ("annealed", "C3")):

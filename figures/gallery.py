@@ -212,7 +212,7 @@ def build(
     Returns:
         The path of the page.
     """
-    from sims._common import write_text
+    from sims.outputs import write_text
 
     fig_dir, rep_dir, out = Path(figures_dir), Path(repro_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -236,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m figures.gallery", description=__doc__.splitlines()[0]
     )
-    root = Path(os.environ.get("HTRMT_OUT", "out"))
+    from sims.outputs import out_root
+
+    root = out_root()
     p.add_argument("--figures", default=str(root / "figures"), help="folder of the figure PNGs")
     p.add_argument("--repro", default=str(root / "paper_repro"), help="paper_repro output root")
     p.add_argument("--out", default=str(root / "gallery"), help="output folder of index.html")

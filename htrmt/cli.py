@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0 if args.command is None else 2
-    if argv is None:
+    if argv is None and not getattr(args, "moved", False):
         from ._cache import enable_compilation_cache
 
         enable_compilation_cache()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sims._common import dump_json, markdown_table, write_sidecar, write_text
+from sims.outputs import dump_json, markdown_table, out_root, write_sidecar, write_text
 
 __all__ = [
     "MODES",
@@ -69,8 +69,7 @@ def mode_of(args: argparse.Namespace) -> str:
 
 def result_dir(paper: str, mode: str, seed: int = 0, root: str | os.PathLike | None = None) -> Path:
     """``<root>/paper_repro/<paper>/<mode>[_seed<k>]`` (created)."""
-    base = Path(root if root is not None else os.environ.get("HTRMT_OUT", "out"))
-    p = base / "paper_repro" / paper / (mode if seed == 0 else f"{mode}_seed{seed}")
+    p = out_root(root) / "paper_repro" / paper / (mode if seed == 0 else f"{mode}_seed{seed}")
     p.mkdir(parents=True, exist_ok=True)
     return p
 

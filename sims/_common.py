@@ -1,19 +1,21 @@
-"""Helpers shared by the simulation scripts: output folders, JSON sidecars, markdown tables."""
+"""Helpers shared by the simulation scripts: threads, cached datasets, their command line.
+
+Output folders, sidecars and atomic writes are :mod:`sims.outputs` (re-exported here).
+"""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from htrmt.sweep import atomic_write_bytes, atomic_write_json, environment
+from .outputs import dump_json, markdown_table, save_arrays, write_sidecar, write_text
+from .outputs import out_dir as _out_dir
 
 __all__ = [
-    "OUT_ROOT",
     "out_dir",
     "write_sidecar",
     "save_arrays",
@@ -21,9 +23,9 @@ __all__ = [
     "markdown_table",
     "set_threads",
     "dump_json",
+    "read_arrays",
+    "datasets_main",
 ]
-
-OUT_ROOT = Path(os.environ.get("HTRMT_OUT", "out"))
 
 
 def set_threads(n: int = 1) -> None:
@@ -33,101 +35,17 @@ def set_threads(n: int = 1) -> None:
 
 
 def out_dir(*parts: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root>/sims/<parts...>`` (root: ``$HTRMT_OUT`` or ``out``), created if missing."""
-    p = Path(root if root is not None else OUT_ROOT).joinpath("sims", *parts)
-    p.mkdir(parents=True, exist_ok=True)
-    return p
+    """``<root>/sims/<parts...>`` (:func:`sims.outputs.out_root`), created if missing."""
+    return _out_dir("sims", *parts, root=root)
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def write_sidecar(
-    path: str | os.PathLike, *, seed: int, sizes: Mapping[str, Any], **extra: Any
-) -> dict[str, Any]:
-    """Write the JSON sidecar of a data file: seed, sizes, x64, versions, devices, git commit.
-
-    Args:
-        path: the sidecar's path (conventionally ``<data>.json`` next to the data).
-        seed: the integer seed of the run.
-        sizes: the sizes / grid / trial counts that define the run.
-        **extra: anything else worth recording (mode, timings, script name).
-
-    Returns:
-        The dict written.
-    """
-    env = environment()
-    meta = {
-        "seed": seed,
-        "sizes": sizes,
-        "x64": env["x64"],
-        "jax": env["jax"],
-        "jaxlib": env["jaxlib"],
-        "numpy": env["numpy"],
-        "htrmt": env["htrmt"],
-        "backend": env["backend"],
-        "devices": env["devices"],
-        "git_commit": env["git"]["commit"],
-        "git_dirty": env["git"]["dirty"],
-        "python": env["python"],
-        "platform": env["platform"],
-        "time": env["time"],
-        **extra,
-    }
-    meta = _jsonable(meta)
-    atomic_write_json(path, meta)
-    return meta
-
-
-def save_arrays(path: str | os.PathLike, **arrays: Any) -> None:
-    """``np.savez`` written atomically."""
-    arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    atomic_write_bytes(path, writer=lambda f: np.savez(f, **arrays))
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """A text file written atomically."""
-    atomic_write_bytes(path, text.encode())
-
-
-def markdown_table(
-    header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "{:.3f}"
-) -> str:
-    """A GitHub markdown table; floats formatted with ``fmt``, other values with ``str``."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "–" if not np.isfinite(v) else fmt.format(float(v))
-        return str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def dump_json(path: str | os.PathLike, obj: Any) -> None:
-    """JSON (numpy values converted, non-finite floats as null/"inf") written atomically."""
-    atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2) + "\n").encode())
-
-
-def load_or_simulate(path: Path, simulate: Any, label: str) -> dict:
-    """The arrays of the ``.npz`` at ``path``, calling ``simulate()`` first when it is missing."""
+def read_arrays(path: Path, command: str) -> dict:
+    """The arrays of the ``.npz`` at ``path``; ``FileNotFoundError`` naming ``command`` if none."""
     if not path.exists():
-        print(f"[{label}] {path} missing: running the simulation", flush=True)
-        simulate()
+        raise FileNotFoundError(
+            f"no data at {path}: run `{command}` (or `python -m figures`, which runs missing "
+            "simulations first)"
+        )
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 

@@ -46,14 +46,6 @@ from htrmt import sweep
 from ._common import dump_json, markdown_table, out_dir, save_arrays, write_sidecar, write_text
 
 ALPHAS = (1.5, 2.0, 2.5, 3.0, 4.0, 6.0)
-PHASE_NAMES = (
-    "random-like",
-    "bleeding-out",
-    "bulk+spikes",
-    "bulk-decay",
-    "heavy-tailed",
-    "rank-collapse",
-)
 
 MODES = {
     "quick": {
@@ -123,23 +115,6 @@ def esd_trial(key, *, mu, M, Q):
         "status": fit.status,
         "lam_max": lam[-1],
         "peer": {"alpha": peer.alpha, "num_tail": peer.num_tail, "status": peer.status},
-    }
-
-
-def phase_trial(key, *, M, Q):
-    """The ESDs of one ``phase_example`` matrix of each phase, shape ``(phases, M)``.
-
-    Classified afterwards, outside the sweep (``classify`` is an eager, NumPy-side decision).
-    One trial draws every phase, so one compilation per (M, Q) serves all of them.
-    """
-    keys = jax.random.split(key, len(PHASE_NAMES))
-    return {
-        "lam": jnp.stack(
-            [
-                ht.esd(ht.ensembles.phase_example(k, ph, (Q * M, M)))
-                for k, ph in zip(keys, PHASE_NAMES, strict=True)
-            ]
-        )
     }
 
 
@@ -490,55 +465,17 @@ def part_b(key, cfg, root: Path, *, progress: bool, devices, run: bool = True) -
 # --------------------------------------------------------------------------------------------
 
 
-def _phase_api():
-    try:
-        classify = ht.phases.classify
-        names = tuple(str(n) for n in ht.phases.PHASES)
-        _ = ht.ensembles.phase_example
-    except AttributeError:
-        return None
-    if set(names) != set(PHASE_NAMES):
-        raise RuntimeError(f"htrmt.phases.PHASES = {names} differs from {PHASE_NAMES}")
-    return classify
-
-
 def part_c(key, cfg, root: Path, *, progress: bool, devices) -> str:
-    classify = _phase_api()
-    if classify is None:
-        return (
-            "### (c) phase classifier\n\nSkipped: `htrmt.phases.classify` / "
-            "`htrmt.ensembles.phase_example` are not available in this build.\n"
-        )
-    names = PHASE_NAMES
-    grid = {"M": list(cfg["c_M"]), "Q": list(cfg["c_Q"])}
+    """The classifier's confusion matrix (:func:`htrmt.phases.confusion_matrix`) per size."""
+    names = tuple(ht.phases.PHASES)
     trials = cfg["c_trials"]
-    res = sweep.run(
-        jax.random.fold_in(key, 3),
-        phase_trial,
-        grid,
-        trials=trials,
-        out=root / "c_phases",
-        name="sims.calibrate.phase_trial/v2",
-        chunk_size=5,
-        progress=progress,
-        devices=devices,
-        meta={"part": "c", "phases": list(names), "seed": cfg["seed"]},
+    sizes = [(int(M), int(Q)) for M in cfg["c_M"] for Q in cfg["c_Q"]]
+    cm = ht.phases.confusion_matrix(
+        jax.random.fold_in(key, 3), shapes=tuple((Q * M, M) for M, Q in sizes), trials=trials
     )
-    idx = {n: i for i, n in enumerate(names)}
     k = len(names)
-    conf = np.zeros((k, k), dtype=int)
-    by_size = {}
-    for p, d in zip(res.points, res.data, strict=True):
-        lam = d["lam"]  # (trials, phases, M)
-        s = by_size.setdefault((p["M"], p["Q"]), np.zeros((k, k), dtype=int))
-        for t in range(lam.shape[0]):
-            for i in range(k):
-                got = str(classify(jnp.asarray(lam[t, i]), float(p["Q"]), fit_powerlaw=False).phase)
-                j = idx.get(got)
-                if j is None:
-                    raise ValueError(f"classify returned an unknown phase {got!r}")
-                conf[i, j] += 1
-                s[i, j] += 1
+    conf = np.asarray(cm.counts, dtype=int)
+    by_size = {(M, Q): np.asarray(cm.per_shape[(Q * M, M)], dtype=int) for M, Q in sizes}
     sizes = sorted(by_size)
     save_arrays(
         root / "c_confusion.npz",
@@ -592,7 +529,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=None, help="output folder (default out/sims/calibrate/<mode>)"
     )
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--no-figure", action="store_true")
+    parser.add_argument(
+        "--no-figure", action="store_true", help="deprecated, no effect: figures draw from the data"
+    )
     parser.add_argument(
         "--summarize-only",
         action="store_true",
@@ -630,11 +569,22 @@ def main(argv: list[str] | None = None) -> int:
     write_text(root / "calibration.md", "\n".join(md))
     dump_json(root / "timing.json", {"parts": args.parts, "seconds": time.perf_counter() - t0})
     print(f"wrote {root / 'calibration.md'}", file=sys.stderr)
-    if not args.no_figure and (root / "b_alpha_mu.npz").exists():
-        from figures import fig_calibration
-
-        fig_calibration.main(["--data", str(root), "--out", str(root), "--name", "fig_calibration"])
     return 0
+
+
+def data_path(name: str = "calibrate", *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """The part (b) data file of a mode (what ``figures/fig_calibration.py`` plots)."""
+    from .outputs import out_root
+
+    return out_root(root) / "sims" / "calibrate" / ("quick" if quick else "full") / "b_alpha_mu.npz"
+
+
+def simulate(name: str = "calibrate", *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """Run the campaign (all parts) into its default folder; returns :func:`data_path`."""
+    path = data_path(name, quick=quick, seed=seed, root=root)
+    argv = ["--quick" if quick else "--full", "--seed", str(seed), "--no-progress"]
+    main(argv + ["--out", str(path.parent)])
+    return path
 
 
 if __name__ == "__main__":

@@ -30,12 +30,9 @@ import time
 from pathlib import Path
 
 import jax
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import numpy as np  # noqa: E402
-
-import htrmt as ht  # noqa: E402
+import htrmt as ht
 
 
 def _git_commit() -> str | None:
@@ -70,9 +67,24 @@ def _slope(x, y):
     return float(coef[0]), float(coef[1])
 
 
-def default_out(quick: bool) -> str:
+def default_out(quick: bool, root=None) -> str:
     """Where the study writes by default (the quick data set apart from the full one)."""
-    return "out/sims/edge_study/quick" if quick else "out/sims/edge_study"
+    from .outputs import out_root
+
+    base = out_root(root) / "sims" / "edge_study"
+    return str(base / "quick" if quick else base)
+
+
+def data_path(name: str = "edge_study", *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """The data file of the study (its default output folder; one data set, ``name`` ignored)."""
+    return Path(default_out(quick, root)) / "edge_study.npz"
+
+
+def simulate(name: str = "edge_study", *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """Run the study into its default output folder; returns :func:`data_path`."""
+    path = data_path(name, quick=quick, seed=seed, root=root)
+    main(["--out", str(path.parent), "--seed", str(seed)] + (["--quick"] if quick else []))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         help="output folder (default out/sims/edge_study, or out/sims/edge_study/quick)",
     )
     args = p.parse_args(argv)
+    jax.config.update("jax_enable_x64", True)  # the script's choice, recorded in its sidecar
 
     quick = args.quick
     Q = 2

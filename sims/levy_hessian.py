@@ -192,14 +192,20 @@ def simulate(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Pat
     return path
 
 
-def load(name: str, *, quick: bool = False, seed: int = 0, root=None) -> dict:
-    """The arrays of a dataset, simulating it first when the file is missing."""
-    from ._common import load_or_simulate
+def data_path(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """The ``.npz`` file of a dataset (its JSON sidecar sits next to it)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    return _path(name, quick, seed, root)
 
-    return load_or_simulate(
-        _path(name, quick, seed, root),
-        lambda: simulate(name, quick=quick, seed=seed, root=root),
-        "levy_hessian",
+
+def load(name: str, *, quick: bool = False, seed: int = 0, root=None) -> dict:
+    """The arrays of a dataset (read only: if missing, ``FileNotFoundError`` naming the command)."""
+    from ._common import read_arrays
+
+    return read_arrays(
+        data_path(name, quick=quick, seed=seed, root=root),
+        f"python -m sims.levy_hessian {name}{' --quick' if quick else ''} --seed {seed}",
     )
 
 

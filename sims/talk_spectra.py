@@ -117,18 +117,7 @@ def _sim_phases(key, quick):
     import htrmt as ht
 
     N, M = (1000, 500) if quick else (2000, 1000)
-    phases = (
-        ht.ensembles.PHASES
-        if hasattr(ht.ensembles, "PHASES")
-        else (
-            "random-like",
-            "bleeding-out",
-            "bulk+spikes",
-            "bulk-decay",
-            "heavy-tailed",
-            "rank-collapse",
-        )
-    )
+    phases = ht.phases.PHASES
     keys = ht_split(key, len(phases))
     out = {"phases": np.array(phases)}
     for i, ph in enumerate(phases):
@@ -136,11 +125,19 @@ def _sim_phases(key, quick):
     return out, {"N": N, "M": M}
 
 
-def _sim_tikhonov(key, quick):
+def random_orthonormal(key, n: int, k: int, dtype):
+    """``k`` Haar-random orthonormal columns in R^n (QR of a Gaussian, signs fixed)."""
     import jax
     import jax.numpy as jnp
 
-    from htrmt.ensembles._spiked import random_orthonormal
+    q, r = jnp.linalg.qr(jax.random.normal(key, (n, k), dtype))
+    d = jnp.sign(jnp.diagonal(r))
+    return q * jnp.where(d == 0, 1.0, d).astype(dtype)[None, :]
+
+
+def _sim_tikhonov(key, quick):
+    import jax
+    import jax.numpy as jnp
 
     # Ridge regression y = W x*/√N + noise, W = G + √N Σ S_i u_i v_iᵀ, with the teacher x* in the
     # span of the signal directions v_i: the eigen-directions of X = WᵀW/N above the Tikhonov α
@@ -148,8 +145,8 @@ def _sim_tikhonov(key, quick):
     N, M = (800, 400) if quick else (2000, 1000)
     S = jnp.array([3.0, 2.0, 1.6])
     k1, k2, k3, k4 = ht_split(key, 4)
-    u = random_orthonormal(k2, (), N, 3, jnp.float64)
-    v = random_orthonormal(k3, (), M, 3, jnp.float64)
+    u = random_orthonormal(k2, N, 3, jnp.float64)
+    v = random_orthonormal(k3, M, 3, jnp.float64)
     W = jax.random.normal(k1, (N, M)) + math.sqrt(N) * (u * S) @ v.T
     X = W.T @ W / N
     lam, V = jnp.linalg.eigh(X)
@@ -222,14 +219,20 @@ def simulate(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Pat
     return path
 
 
-def load(name: str, *, quick: bool = False, seed: int = 0, root=None) -> dict:
-    """The arrays of a dataset, simulating it first when the file is missing."""
-    from ._common import load_or_simulate
+def data_path(name: str, *, quick: bool = False, seed: int = 0, root=None) -> Path:
+    """The ``.npz`` file of a dataset (its JSON sidecar sits next to it)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    return _path(name, quick, root)
 
-    return load_or_simulate(
-        _path(name, quick, root),
-        lambda: simulate(name, quick=quick, seed=seed, root=root),
-        "talk_spectra",
+
+def load(name: str, *, quick: bool = False, seed: int = 0, root=None) -> dict:
+    """The arrays of a dataset (read only: if missing, ``FileNotFoundError`` naming the command)."""
+    from ._common import read_arrays
+
+    return read_arrays(
+        data_path(name, quick=quick, seed=seed, root=root),
+        f"python -m sims.talk_spectra {name}{' --quick' if quick else ''} --seed {seed}",
     )
 
 

@@ -5,7 +5,14 @@ float64 paths can be exercised (float32 is then requested explicitly with ``dtyp
 """
 
 import os
+import sys
+from pathlib import Path
 
+# The script folders (sims/, figures/, paper_repro/) are not installed: they are importable from
+# the repository root, as when run with ``python -m figures`` there.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 os.environ.setdefault(
     "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )

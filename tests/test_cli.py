@@ -19,6 +19,25 @@ def test_help_lists_subcommands(capsys):
         assert cmd in out
 
 
+@pytest.mark.parametrize(
+    ("cmd", "instead"),
+    [("figures", "python -m figures"), ("repro", "python -m paper_repro"), ("vsdl", "vsdl")],
+)
+def test_moved_subcommands_say_what_to_run_instead(cmd, instead):
+    # run in a fresh process: the message names the command, and htrmt imports none of them
+    code = (
+        "import sys\n"
+        "from htrmt.cli import main\n"
+        f"rc = main([{cmd!r}, '--quick', 'x'])\n"
+        "heavy = ('jax', 'numpy', 'vsdl', 'figures', 'paper_repro', 'sims')\n"
+        "print(rc, sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split(None, 1) == ["2", "[]\n"], proc.stdout + proc.stderr
+    assert f"    {instead}" in proc.stderr and "--quick x" in proc.stderr
+    assert "deprecated" in proc.stderr
+
+
 def test_module_entry_point():
     proc = subprocess.run(
         [sys.executable, "-m", "htrmt", "--version"], capture_output=True, text=True, timeout=120

@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from htrmt._cache import default_cache_dir, enable_compilation_cache
-from htrmt.cli import main
 
 _CACHE_VARS = (
     "HTRMT_COMPILATION_CACHE",
@@ -39,7 +38,8 @@ def test_parser_imports_neither_jax_nor_numpy():
     code = (
         "import sys, htrmt.cli\n"
         "htrmt.cli.build_parser().parse_args(['vsdl', 'diagram', '--quick'])\n"
-        "heavy = ('jax', 'numpy', 'vsdl')\n"
+        "htrmt.cli.build_parser().parse_args(['figures', '--quick'])\n"
+        "heavy = ('jax', 'numpy', 'vsdl', 'figures', 'paper_repro', 'sims')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     assert _python(code).strip() == "[]"
@@ -132,5 +132,7 @@ def test_command_uses_the_cache_only_to_run_a_subcommand(tmp_path):
 
 
 def test_vsdl_without_action(capsys):
-    assert main(["vsdl"]) == 2
+    from vsdl._cli import main as vsdl_main
+
+    assert vsdl_main([]) == 2
     assert "usage: vsdl" in capsys.readouterr().err

@@ -81,7 +81,16 @@ def test_quick_repro_meets_expected_numbers(paper, tmp_path):
     assert res["num_pass"] == sum("quick" in c for c in checks.values()) > 0
     assert (folder / "results.md").exists() and (folder / "results.meta.json").exists()
 
-    # a rerun reads every finished part instead of recomputing it
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", PAPERS)
+def test_quick_repro_rerun_reads_finished_parts(paper, tmp_path):
+    # the default suite runs each reproduction once (above); the reuse of finished parts is
+    # unit-tested by test_cached_part_reuses_only_a_finished_part_with_the_same_config
+    first = _run(["-m", "paper_repro", paper, "--quick", "--out", str(tmp_path)])
+    assert first.returncode == 0, first.stderr[-3000:]
+    folder = tmp_path / "paper_repro" / paper / "quick"
+    res = json.loads((folder / "results.json").read_text())
     again = _run(["-m", "paper_repro", paper, "--quick", "--out", str(tmp_path)])
     assert again.returncode == 0, again.stderr[-3000:]
     parts = sorted(p.stem[len("part_") :] for p in folder.glob("part_*.json"))

@@ -79,11 +79,26 @@ def test_simulate_diagram_resumable(key, tmp_path):
         vsdl.phase_diagram(a, [0.5], model="ising", simulation=r1)
 
 
-def test_cli_critical_and_theory_diagram(tmp_path, capsys):
-    from htrmt.cli import main as htrmt_main
-    from vsdl._cli import load_diagram, main
+def test_compute_diagram_saves_and_loads(tmp_path):
+    import vsdl
 
-    assert htrmt_main(["vsdl", "critical"]) == 0
+    folder = tmp_path / "d"
+    dgm, meta = vsdl.compute_diagram([0.5, 1.0, 2.0], [0.0, 0.5], folder, monte_carlo=False)
+    assert meta["monte_carlo"] is False and meta["theory"] == "quenched"
+    back, meta2 = vsdl.load_diagram(folder)
+    assert meta2 == json.loads(json.dumps(meta))
+    np.testing.assert_array_equal(back.phase, dgm.phase)
+    np.testing.assert_allclose(back.epsilon, dgm.epsilon)
+    assert back.lines.keys() == dgm.lines.keys()
+    with pytest.raises(ValueError, match="tau > 0"):
+        vsdl.compute_diagram([1.0], [0.0, 0.5], tmp_path / "e")
+
+
+def test_cli_critical_and_theory_diagram(tmp_path, capsys):
+    from vsdl import load_diagram
+    from vsdl._cli import main
+
+    assert main(["critical"]) == 0
     out = capsys.readouterr().out
     assert "1.24468" in out and "1.44797" in out
     folder = tmp_path / "d"

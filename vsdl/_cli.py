@@ -1,4 +1,4 @@
-"""Command line: ``htrmt vsdl ...`` and ``python -m vsdl ...``.
+"""Command line: ``vsdl ...`` and ``python -m vsdl ...``.
 
 ``diagram`` computes a phase diagram (theory on a grid, Monte Carlo through the resumable sweep
 runner), saves it as ``diagram.npz`` + ``diagram.json`` in the output folder and plots it.
@@ -8,18 +8,14 @@ runner), saves it as ``diagram.npz`` + ``diagram.json`` in the output folder and
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from htrmt._cli.vsdl import QUICK, add_arguments
+from ._saved import QUICK
 
-__all__ = ["add_arguments", "run", "main", "compute_diagram", "load_diagram", "QUICK"]
+__all__ = ["add_arguments", "run", "main"]
 
 
 def _grid(spec: str, name: str) -> np.ndarray:
@@ -38,134 +34,69 @@ def _grid(spec: str, name: str) -> np.ndarray:
         ) from None
 
 
-def compute_diagram(args: argparse.Namespace) -> tuple[Any, Path]:
-    """Compute (or resume) the diagram described by parsed ``diagram`` arguments; save it."""
-    import jax
-
-    from htrmt.sweep import atomic_write_json, environment
-
-    from . import _diagram
-
-    model = args.model
-    theory = args.theory or "quenched"
-    alpha = _grid(args.alpha, "alpha")
-    tau = _grid(args.tau, "tau")
-    n, replicas, sweeps = args.n, args.replicas, args.sweeps
-    if args.quick:
-        n, replicas, sweeps = QUICK["n"], QUICK["replicas"], QUICK["sweeps"]
-        alpha = np.linspace(alpha.min(), alpha.max(), QUICK["na"])
-        tau = np.linspace(tau.min(), tau.max(), QUICK["nt"])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    sim = None
-    if not args.no_mc:
-        if np.any(tau <= 0):
-            raise ValueError(f"Monte Carlo needs tau > 0 on the grid, got tau={tau.tolist()}")
-        sim = _diagram.simulate_diagram(
-            jax.random.key(args.seed),
-            alpha,
-            tau,
-            n=n,
-            model=model,
-            replicas=replicas,
-            sweeps=sweeps,
-            burn_in=args.burn_in,
-            out=out / "sweep",
-            progress=args.progress,
-        )
-    t_mc = time.perf_counter() - t0
-    dgm = _diagram.phase_diagram(
-        alpha, tau, model=model, theory=theory, good_error=args.good_error, simulation=sim
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the ``diagram`` and ``critical`` actions (chosen one in ``vsdl_command``) to ``p``."""
+    sub = p.add_subparsers(dest="vsdl_command", metavar="ACTION")
+    d = sub.add_parser(
+        "diagram",
+        help="compute and plot a load–temperature phase diagram (theory + Monte Carlo)",
+        description="Theory on an (α, τ) grid with its transition lines, Monte Carlo Gibbs "
+        "learning on the same grid (resumable: rerun the same command to continue), saved as "
+        "OUT/diagram.npz + diagram.json, plotted to OUT/diagram.png.",
     )
-    arrays = {
-        "alpha": dgm.alpha,
-        "tau": dgm.tau,
-        "epsilon_theory": dgm.epsilon,
-        "phase": dgm.phase,
-        "num_stable": dgm.num_stable,
-    }
-    for name, (tl, al) in dgm.lines.items():
-        arrays[f"line_{name}_tau"] = np.asarray(tl, float)
-        arrays[f"line_{name}_alpha"] = np.asarray(al, float)
-    if sim is not None:
-        for f in (
-            "epsilon",
-            "epsilon_err",
-            "overlap",
-            "train_error",
-            "acceptance",
-            "tau_int",
-            "drift",
-            "equilibrated",
-        ):
-            arrays[f"mc_{f}"] = np.asarray(getattr(sim, f))
-    np.savez(out / "diagram.npz", **arrays)
-    meta = {
-        "model": model,
-        "theory": theory,
-        "good_error": args.good_error,
-        "seed": args.seed,
-        "n": n,
-        "replicas": replicas,
-        "sweeps": sweeps,
-        "burn_in": args.burn_in if args.burn_in is not None else sweeps // 2,
-        "monte_carlo": sim is not None,
-        "quick": bool(args.quick),
-        "x64": bool(jax.config.jax_enable_x64),
-        "phases": list(_diagram.PHASES),
-        "seconds_monte_carlo": t_mc,
-        "environment": environment(),
-        "equilibrated_fraction": float(np.mean(sim.equilibrated)) if sim is not None else None,
-    }
-    atomic_write_json(out / "diagram.json", meta)
-    return dgm, out
+    d.add_argument("--model", choices=("ising", "spherical"), default="ising")
+    d.add_argument(
+        "--theory",
+        choices=("annealed", "high_temperature", "quenched"),
+        default=None,
+        help="default: quenched (replica symmetric, every τ)",
+    )
+    d.add_argument("--alpha", default="0.25:3.0:12", help="loads: lo:hi:num[:log] or a,b,c")
+    d.add_argument("--tau", default="0.1:1.5:8", help="temperatures: lo:hi:num[:log] or a,b,c")
+    d.add_argument("--n", type=int, default=100, help="weights per perceptron (Monte Carlo)")
+    d.add_argument("--replicas", type=int, default=8)
+    d.add_argument("--sweeps", type=int, default=1000, help="sweeps per chain (burn-in included)")
+    d.add_argument("--burn-in", type=int, default=None, help="default: sweeps // 2")
+    d.add_argument("--good-error", type=float, default=0.2)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--no-mc", action="store_true", help="theory only")
+    d.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a small, fast diagram ({QUICK['na']}×{QUICK['nt']} points, N={QUICK['n']})",
+    )
+    d.add_argument(
+        "--out", default="out/vsdl/diagram", help="output folder (default out/vsdl/diagram)"
+    )
+    d.add_argument("--plot", default=None, help="figure file (default OUT/diagram.png)")
+    d.add_argument("--no-plot", action="store_true")
+    d.add_argument("--x64", action="store_true", help="Monte Carlo in float64")
+    d.add_argument("--progress", action="store_true")
+    c = sub.add_parser("critical", help="print the first-order transitions and large-α constants")
+    c.add_argument("--tau", default="0", help="temperatures for the annealed transition line")
 
 
-def load_diagram(out: str | os.PathLike):
-    """Read a saved diagram back as a :class:`vsdl.PhaseDiagram` (for plotting)."""
-    from ._diagram import PhaseDiagram
-    from ._simulation import MonteCarloResult
+def _diagram_from_args(args: argparse.Namespace):
+    """Compute (or resume) the diagram described by parsed ``diagram`` arguments; save it."""
+    from ._saved import compute_diagram
 
-    out = Path(out)
-    z = np.load(out / "diagram.npz")
-    meta = json.loads((out / "diagram.json").read_text())
-    lines = {}
-    for k in z.files:
-        if k.startswith("line_") and k.endswith("_tau"):
-            name = k[5:-4]
-            lines[name] = (z[k], z[f"line_{name}_alpha"])
-    sim = None
-    if meta["monte_carlo"]:
-        A, T = np.meshgrid(z["alpha"], z["tau"])
-        sim = MonteCarloResult(
-            alpha=A,
-            tau=T,
-            epsilon=z["mc_epsilon"],
-            epsilon_err=z["mc_epsilon_err"],
-            epsilon_replicas=np.empty(A.shape + (0,)),
-            overlap=z["mc_overlap"],
-            train_error=z["mc_train_error"],
-            acceptance=z["mc_acceptance"],
-            tau_int=z["mc_tau_int"],
-            drift=z["mc_drift"],
-            equilibrated=z["mc_equilibrated"],
-            n=int(meta["n"]),
-            n_measure=int(meta["sweeps"]) - int(meta["burn_in"]),
-            model=meta["model"],
-        )
-    return PhaseDiagram(
-        z["alpha"],
-        z["tau"],
-        meta["model"],
-        meta["theory"],
-        float(meta["good_error"]),
-        z["epsilon_theory"],
-        z["phase"],
-        z["num_stable"],
-        lines,
-        sim,
-    ), meta
+    dgm, _ = compute_diagram(
+        _grid(args.alpha, "alpha"),
+        _grid(args.tau, "tau"),
+        args.out,
+        model=args.model,
+        theory=args.theory or "quenched",
+        good_error=args.good_error,
+        seed=args.seed,
+        n=args.n,
+        replicas=args.replicas,
+        sweeps=args.sweeps,
+        burn_in=args.burn_in,
+        monte_carlo=not args.no_mc,
+        quick=args.quick,
+        progress=args.progress,
+    )
+    return dgm, Path(args.out)
 
 
 def _run_diagram(args: argparse.Namespace) -> int:
@@ -173,7 +104,7 @@ def _run_diagram(args: argparse.Namespace) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    dgm, out = compute_diagram(args)
+    dgm, out = _diagram_from_args(args)
     sim = dgm.simulation
     print(
         f"vsdl diagram: {dgm.model}, {dgm.theory} theory, {dgm.alpha.size}×{dgm.tau.size} points "
@@ -259,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m vsdl``."""
-    p = argparse.ArgumentParser(prog="python -m vsdl", description="The VSDL model: phase diagrams")
+    """The ``vsdl`` command (also ``python -m vsdl``)."""
+    p = argparse.ArgumentParser(prog="vsdl", description="The VSDL model: phase diagrams")
     add_arguments(p)
     args = p.parse_args(argv)
     try:

@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     import jax
 
     import htrmt as ht
-    from htrmt.sweep import atomic_write_json, environment
+    from htrmt.sweep import environment
+
+    from ._saved import _write_json_atomic as atomic_write_json
 
     loads = [0.5, 2.0, 8.0, 32.0]
     batches = [2, 8, 32, 128]

@@ -1,27 +1,13 @@
-"""``htrmt repro``: run the paper reproductions (same as ``python -m paper_repro``)."""
+"""``htrmt repro`` (deprecated): reproductions run as ``python -m paper_repro`` from a clone."""
 
 from __future__ import annotations
 
 import argparse
 
+from ._moved import register_moved
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "repro",
-        help="reproduce the papers' claims (expected vs obtained), as python -m paper_repro",
-        description="Run the paper reproductions in paper_repro/ and compare with their expected "
-        "numbers. Finished parts are cached and not recomputed.",
-        add_help=True,
+    register_moved(
+        sub, "repro", "python -m paper_repro", "(from the root of a clone of the repository)"
     )
-    p.add_argument(
-        "args",
-        nargs=argparse.REMAINDER,
-        help="arguments of python -m paper_repro (e.g. --quick, a paper name, --list)",
-    )
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from paper_repro.__main__ import main
-
-    return int(main(list(args.args)) or 0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ensembles._phases import PHASES  # the one definition of the 5+1 names
 from ._esd import plot_esd, plot_xmin_scan
 
 __all__ = [
@@ -23,14 +24,6 @@ __all__ = [
     "PHASE_COLORS",
 ]
 
-PHASES = (
-    "random-like",
-    "bleeding-out",
-    "bulk+spikes",
-    "bulk-decay",
-    "heavy-tailed",
-    "rank-collapse",
-)
 PHASE_COLORS = {
     "random-like": "#4c72b0",
     "bleeding-out": "#64b5cd",

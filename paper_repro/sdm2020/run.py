@@ -30,7 +30,7 @@ if __name__ == "__main__":
 import numpy as np
 
 from paper_repro import _common as C
-from sims._common import markdown_table
+from sims.outputs import markdown_table
 
 PAPER = "sdm2020"
 TITLE = "Martin & Mahoney (2020), Heavy-Tailed Universality Predicts Trends in Test Accuracies"
