@@ -363,7 +363,7 @@ def density(
     resample = check_int(resample, "resample", ge=1)
     runs = check_int(runs, "runs", ge=2)
     batch = check_int(batch, "batch", ge=1)
-    if not (isinstance(sweeps, (tuple, list)) and len(sweeps) == 2):
+    if not (isinstance(sweeps, tuple | list) and len(sweeps) == 2):
         raise ValueError(f"sweeps must be a pair (warm-up, measurement), got sweeps={sweeps!r}")
     warm = check_int(sweeps[0], "sweeps[0]", ge=1)
     meas = check_int(sweeps[1], "sweeps[1]", ge=1)
