@@ -120,7 +120,9 @@ def test_tw_limits_other_ensembles_and_error_shrinks(getkey):
     assert st.kstest(z, lambda s: np.asarray(tw.cdf(s, beta=2))).pvalue > 0.01
     lam = ht.edge.wigner_largest_eigenvalues(getkey(), n, 4000, beta=1)
     c, s = ht.edge.wigner_tw_scaling(4000)
-    assert st.kstest((np.asarray(lam) - c) / s, lambda s: np.asarray(tw.cdf(s, beta=1))).pvalue > 0.01
+    assert (
+        st.kstest((np.asarray(lam) - c) / s, lambda s: np.asarray(tw.cdf(s, beta=1))).pvalue > 0.01
+    )
     # finite-size error: KS distance to TW1 at M=10 is well above that at M=2000
     # (sampling noise of D at n=10^4 is ~0.009; measured D ≈ 0.04 vs 0.01)
     d = {}
