@@ -1,4 +1,4 @@
-"""``levy.cdf`` and ``levy.sf``: against quadrature of ``levy.pdf``, the exact tail law, sampled ESDs.
+"""``levy.cdf`` and ``levy.sf``: against quadrature of the pdf, the exact tail law, sampled ESDs.
 
 Settings are reduced (population 500, 2 runs) to keep the default tests fast; every tolerance is
 derived from a sample size (DKW), from the propagated error estimate of the density, or from the

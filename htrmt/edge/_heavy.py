@@ -323,6 +323,10 @@ def edge_regime(mu: float, N: int, M: int) -> EdgeRegime:
     else:
         regime, exponent = "marginal", 0.0
     law = frechet_law(mu, N, M)
+    var: float | None
+    lp: float | None
+    tw: TWScaling | None
+    ratio: float | None
     if mu > 2:
         var = mu / (mu - 2.0)
         lp = var * (1.0 + math.sqrt(M / N)) ** 2

@@ -40,7 +40,7 @@ def check_p(p: Any) -> jax.Array:
     return p
 
 
-def bisect_ppf(cdf, p: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+def bisect_ppf(cdf, p: jax.Array, lo: Any, hi: Any) -> jax.Array:
     """Invert a monotone CDF on ``[lo, hi]`` by vectorised bisection (full dtype precision)."""
     dt = p.dtype
     iters = 64 if dt == jnp.float64 else 32

@@ -379,13 +379,14 @@ def density(
     key = jax.random.key(0) if key is None else check_key(key)
     if kind == "wigner" and N is not None and top > N - 2:
         raise ValueError(f"top must be <= N - 2 for a Wigner matrix, got top={top}, N={N}")
-    if kind == "wishart" and N is not None and top > N // Q:
+    q = 1.0 if Q is None else float(Q)  # Q is set for Wishart (checked above)
+    if kind == "wishart" and N is not None and top > N // q:
         raise ValueError(f"top must be <= M = N // Q, got top={top}, N={N}, Q={Q}")
     xa = as_x(x)
     dt = xa.dtype
     cdt = jnp.complex128 if dt == jnp.float64 else jnp.complex64
     xf = np.asarray(xa, dtype=np.float64).reshape(-1)
-    M = None if (kind == "wigner" or N is None) else int(N // Q)
+    M = None if (kind == "wigner" or N is None) else int(N // q)
     mu_f = float(mu)
     # Wishart: purely relative broadening (λ > 0; for µ < 1 the ESD spans many decades).
     lam_ref = 0.0 if kind == "wishart" else 1.0
