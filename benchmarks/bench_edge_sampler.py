@@ -53,7 +53,7 @@ def _check(z: np.ndarray, what: str) -> str:
     if tw is not None and z.size >= 100:
         import scipy.stats as st
 
-        p = st.kstest(z, lambda s: np.asarray(tw.cdf(s, 1))).pvalue
+        p = st.kstest(z, lambda s: np.asarray(tw.cdf(s, beta=1))).pvalue
         msg += f", KS p-value vs TW1 {p:.3f}"
     if not ok:
         raise AssertionError("answer check failed: " + msg)

@@ -97,7 +97,7 @@ def bench_edge(quick: bool, repeats: int) -> dict:
     z = (np.asarray(lam) - c) / s
     from scipy import stats
 
-    p = stats.kstest(z, lambda t: np.asarray(ht.laws.tracy_widom.cdf(t, 1))).pvalue
+    p = stats.kstest(z, lambda t: np.asarray(ht.laws.tracy_widom.cdf(t, beta=1))).pvalue
     t = median_time(lambda: ht.edge.largest_eigenvalues(key, num, N, M), repeats, warm=True)
     print(
         f"edge sampler N={N} M={M}: {num} samples in {t:.3f} s -> {num / t:,.0f} samples/s; "

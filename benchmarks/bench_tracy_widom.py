@@ -63,18 +63,18 @@ def part_a(quick: bool = False) -> tuple[list[dict], str]:
     rows = []
     for beta in (1, 2, 4):
         peer = TracyWidom(beta=beta)
-        ours = jax.jit(lambda s, b=beta: tw.cdf(s, b))
+        ours = jax.jit(lambda s, b=beta: tw.cdf(s, beta=b))
         ours(xj).block_until_ready()
         peer.cdf(x)
         # (i) mpmath reference points inside [-8, 6]
         pts = [r for r in ref["values"] if r["beta"] == beta and -8 <= r["s"] <= 6]
         ps = np.array([r["s"] for r in pts])
         pF = np.array([float(r["cdf"]) for r in pts])
-        e_ours_mp = float(np.max(np.abs(np.asarray(tw.cdf(jnp.asarray(ps), beta)) - pF)))
+        e_ours_mp = float(np.max(np.abs(np.asarray(tw.cdf(jnp.asarray(ps), beta=beta)) - pF)))
         e_peer_mp = float(np.max(np.abs(peer.cdf(ps) - pF)))
         # (ii) float64 determinants at a subset of the benchmark points
         dF = np.exp([log_cdf_sf(float(s), beta)[0] for s in sub])
-        e_ours_det = float(np.max(np.abs(np.asarray(tw.cdf(jnp.asarray(sub), beta)) - dF)))
+        e_ours_det = float(np.max(np.abs(np.asarray(tw.cdf(jnp.asarray(sub), beta=beta)) - dF)))
         e_peer_det = float(np.max(np.abs(peer.cdf(sub) - dF)))
         t_ours = median_time(lambda f=ours: f(xj).block_until_ready(), repeats)
         t_peer = median_time(lambda g=peer: g.cdf(x), repeats)

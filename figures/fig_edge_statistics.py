@@ -29,7 +29,7 @@ def _tw_pdf(beta: int):
     tw = getattr(ht.laws, "tracy_widom", None)
     if tw is None:
         return None
-    return lambda s: np.asarray(tw.pdf(np.asarray(s, dtype=np.float64), beta))
+    return lambda s: np.asarray(tw.pdf(np.asarray(s, dtype=np.float64), beta=beta))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,7 +51,7 @@ def _git_commit() -> str | None:
 
 def _tw_cdf():
     tw = getattr(ht.laws, "tracy_widom", None)
-    return None if tw is None else (lambda s, beta: np.asarray(tw.cdf(np.asarray(s), beta)))
+    return None if tw is None else (lambda s, beta: np.asarray(tw.cdf(np.asarray(s), beta=beta)))
 
 
 def _ks(z: np.ndarray, cdf) -> float:

@@ -108,7 +108,7 @@ def test_tw1_after_ma_scaling_at_M_2000(key):
     N, M = 4000, 2000
     lam = ht.edge.largest_eigenvalues(key, 10_000, N, M, beta=1)
     z = np.asarray(ht.edge.tw_standardize(lam, N, M, beta=1, kind="ma"))
-    assert st.kstest(z, lambda s: np.asarray(tw.cdf(s, 1))).pvalue > 0.01
+    assert st.kstest(z, lambda s: np.asarray(tw.cdf(s, beta=1))).pvalue > 0.01
 
 
 @pytest.mark.slow
@@ -117,17 +117,19 @@ def test_tw_limits_other_ensembles_and_error_shrinks(getkey):
     n = 10_000  # KS p > 0.01: false-failure rate 1% per check
     lam = ht.edge.largest_eigenvalues(getkey(), n, 4000, 2000, beta=2)
     z = np.asarray(ht.edge.tw_standardize(lam, 4000, 2000, beta=2, kind="el_karoui"))
-    assert st.kstest(z, lambda s: np.asarray(tw.cdf(s, 2))).pvalue > 0.01
+    assert st.kstest(z, lambda s: np.asarray(tw.cdf(s, beta=2))).pvalue > 0.01
     lam = ht.edge.wigner_largest_eigenvalues(getkey(), n, 4000, beta=1)
     c, s = ht.edge.wigner_tw_scaling(4000)
-    assert st.kstest((np.asarray(lam) - c) / s, lambda s: np.asarray(tw.cdf(s, 1))).pvalue > 0.01
+    assert (
+        st.kstest((np.asarray(lam) - c) / s, lambda s: np.asarray(tw.cdf(s, beta=1))).pvalue > 0.01
+    )
     # finite-size error: KS distance to TW1 at M=10 is well above that at M=2000
     # (sampling noise of D at n=10^4 is ~0.009; measured D ≈ 0.04 vs 0.01)
     d = {}
     for M in (10, 2000):
         lam = ht.edge.largest_eigenvalues(getkey(), n, 2 * M, M)
         z = np.asarray(ht.edge.tw_standardize(lam, 2 * M, M, kind="ma"))
-        d[M] = st.kstest(z, lambda s: np.asarray(tw.cdf(s, 1))).statistic
+        d[M] = st.kstest(z, lambda s: np.asarray(tw.cdf(s, beta=1))).statistic
     assert d[2000] < d[10] - 0.01
 
 

@@ -53,7 +53,7 @@ def test_reference_table_is_converged():
 @pytest.mark.parametrize("beta", BETAS)
 def test_cdf_matches_reference(beta):
     s, F, _ = _ref(beta)
-    got = np.asarray(tw.cdf(jnp.asarray(s), beta))
+    got = np.asarray(tw.cdf(jnp.asarray(s), beta=beta))
     inside = (s >= -8) & (s <= 6)
     assert inside.sum() >= 15
     np.testing.assert_allclose(got, F, rtol=0, atol=1e-13)
@@ -63,9 +63,9 @@ def test_cdf_matches_reference(beta):
 def test_sf_relative_accuracy_right_tail(beta):
     s, _, S = _ref(beta)
     keep = (s >= -1.0) & (S > 1e-25)  # the 40-digit 1 − F keeps > 15 digits there
-    got = np.asarray(tw.sf(jnp.asarray(s[keep]), beta))
+    got = np.asarray(tw.sf(jnp.asarray(s[keep]), beta=beta))
     np.testing.assert_allclose(got, S[keep], rtol=2e-13, atol=0)
-    lsf = np.asarray(tw.logsf(jnp.asarray(s[keep]), beta))
+    lsf = np.asarray(tw.logsf(jnp.asarray(s[keep]), beta=beta))
     np.testing.assert_allclose(lsf, np.log(S[keep]), rtol=0, atol=2e-13)
 
 
@@ -73,7 +73,7 @@ def test_sf_relative_accuracy_right_tail(beta):
 def test_logcdf_relative_accuracy_left_tail(beta):
     s, F, _ = _ref(beta)
     keep = s <= -3.0
-    got = np.asarray(tw.logcdf(jnp.asarray(s[keep]), beta))
+    got = np.asarray(tw.logcdf(jnp.asarray(s[keep]), beta=beta))
     # the left tail is carried by the determinant table down to s = -7 (-5.5 for β = 4) and by
     # the Hastings–McLeod series below; both hold log F to ~1e-9 there
     np.testing.assert_allclose(got, np.log(F[keep]), rtol=0, atol=2e-9)
@@ -84,7 +84,7 @@ def test_logcdf_relative_accuracy_left_tail(beta):
 
 @pytest.mark.parametrize("beta", BETAS)
 def test_published_moments(beta):
-    got = tw.moments(beta)
+    got = tw.moments(beta=beta)
     pub = tw.PUBLISHED_MOMENTS[beta]
     # mean and variance: 1e-11 (the target); skewness and kurtosis are published with fewer
     # digits: agreement in every published digit, i.e. within one unit of the last one (the
@@ -96,23 +96,23 @@ def test_published_moments(beta):
 
 
 def test_moments_beta_ensemble_convention():
-    m, v, sk, ku = tw.moments(4, convention="beta_ensemble")
-    M, V, SK, KU = tw.moments(4)
+    m, v, sk, ku = tw.moments(beta=4, convention="beta_ensemble")
+    M, V, SK, KU = tw.moments(beta=4)
     assert math.isclose(m, M / C4, rel_tol=1e-15)
     assert math.isclose(v, V / C4**2, rel_tol=1e-15)
     assert (sk, ku) == (SK, KU)
     assert abs(m - (-2.0552)) < 1e-4
-    assert tw.moments(2, convention="beta_ensemble") == tw.moments(2)
+    assert tw.moments(beta=2, convention="beta_ensemble") == tw.moments(beta=2)
 
 
 @pytest.mark.parametrize("beta", BETAS)
 def test_moments_match_pdf_quadrature(beta):
     # an independent route: ∫ s^k f(s) ds with the jax pdf
     u, w = _gl_panels(-30.0, 40.0, 0.25)
-    f = np.asarray(tw.pdf(jnp.asarray(u), beta))
+    f = np.asarray(tw.pdf(jnp.asarray(u), beta=beta))
     m1 = np.sum(w * u * f)
     m2 = np.sum(w * u**2 * f)
-    mean, var, _, _ = tw.moments(beta)
+    mean, var, _, _ = tw.moments(beta=beta)
     assert abs(m1 - mean) < 1e-12
     assert abs(m2 - m1**2 - var) < 1e-12
 
@@ -123,11 +123,11 @@ def test_moments_match_pdf_quadrature(beta):
 @pytest.mark.parametrize("beta", BETAS)
 def test_cdf_monotone_and_bounded(beta):
     s = jnp.linspace(-30.0, 40.0, 20001)
-    F = np.asarray(tw.cdf(s, beta))
+    F = np.asarray(tw.cdf(s, beta=beta))
     assert np.all(np.diff(F) >= 0)
     assert F.min() >= 0 and F.max() <= 1
-    lF = np.asarray(tw.logcdf(s, beta))
-    lS = np.asarray(tw.logsf(s, beta))
+    lF = np.asarray(tw.logcdf(s, beta=beta))
+    lS = np.asarray(tw.logsf(s, beta=beta))
     assert np.all(np.diff(lF) > 0)  # strictly increasing in log scale (no underflow plateaus)
     assert np.all(np.diff(lS) <= 0)
     resolved = lS[1:] < -1e-300  # log(1 − F) is −0.0 once F < 1e-308
@@ -137,13 +137,13 @@ def test_cdf_monotone_and_bounded(beta):
 @pytest.mark.parametrize("beta", BETAS)
 def test_pdf_integrates_to_one_and_to_cdf_increments(beta):
     u, w = _gl_panels(-30.0, 40.0, 0.25)
-    f = np.asarray(tw.pdf(jnp.asarray(u), beta))
+    f = np.asarray(tw.pdf(jnp.asarray(u), beta=beta))
     assert abs(np.sum(w * f) - 1.0) < 1e-13
     # ∫_a^b f = F(b) − F(a) panel by panel (pieces of width 1/2 hold two panels)
     n = 24
     per_panel = (w * f).reshape(-1, n).sum(axis=1)
     edges = np.arange(-30.0, 40.0 + 1e-9, 0.25)
-    F = np.asarray(tw.cdf(jnp.asarray(edges), beta))
+    F = np.asarray(tw.cdf(jnp.asarray(edges), beta=beta))
     # the derivative of a degree-24 piece carries ~1e-12 relative rounding
     np.testing.assert_allclose(per_panel, np.diff(F), rtol=2e-12, atol=2e-15)
 
@@ -152,57 +152,67 @@ def test_pdf_integrates_to_one_and_to_cdf_increments(beta):
 def test_pdf_matches_numerical_derivative(beta):
     s = np.linspace(-7.9, 5.9, 57)
     h = 1e-3
-    F = lambda x: np.asarray(tw.cdf(jnp.asarray(x), beta))
+    F = lambda x: np.asarray(tw.cdf(jnp.asarray(x), beta=beta))
     # fourth-order central difference: truncation ~h^4, rounding ~1e-16/h
     d = (-F(s + 2 * h) + 8 * F(s + h) - 8 * F(s - h) + F(s - 2 * h)) / (12 * h)
-    np.testing.assert_allclose(np.asarray(tw.pdf(jnp.asarray(s), beta)), d, rtol=0, atol=1e-11)
-    lp = np.asarray(tw.logpdf(jnp.asarray(s), beta))
-    np.testing.assert_allclose(np.exp(lp), np.asarray(tw.pdf(jnp.asarray(s), beta)), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(tw.pdf(jnp.asarray(s), beta=beta)), d, rtol=0, atol=1e-11)
+    lp = np.asarray(tw.logpdf(jnp.asarray(s), beta=beta))
+    np.testing.assert_allclose(
+        np.exp(lp), np.asarray(tw.pdf(jnp.asarray(s), beta=beta)), rtol=1e-14
+    )
 
 
 @pytest.mark.parametrize("beta", BETAS)
 def test_ppf_inverts_cdf(beta):
     s = jnp.linspace(-12.0, 1.0, 131)
-    np.testing.assert_allclose(np.asarray(tw.ppf(tw.cdf(s, beta), beta)), np.asarray(s), atol=2e-13)
+    np.testing.assert_allclose(
+        np.asarray(tw.ppf(tw.cdf(s, beta=beta), beta=beta)), np.asarray(s), atol=2e-13
+    )
     p = jnp.asarray(np.concatenate([10.0 ** -np.arange(1, 300, 7.0), np.linspace(0.01, 0.99, 99)]))
     # log p is the well-conditioned quantity: |Δ log F| ≲ eps·|log p|
     np.testing.assert_allclose(
-        np.asarray(tw.logcdf(tw.ppf(p, beta), beta)), np.log(np.asarray(p)), rtol=1e-14, atol=1e-15
+        np.asarray(tw.logcdf(tw.ppf(p, beta=beta), beta=beta)),
+        np.log(np.asarray(p)),
+        rtol=1e-14,
+        atol=1e-15,
     )
     # right tail through the survival function: 1 − p is exact for these p
     q = jnp.asarray(2.0 ** -np.arange(2, 52))
-    x = tw.ppf(1.0 - q, beta)
-    np.testing.assert_allclose(np.asarray(tw.sf(x, beta)), np.asarray(q), rtol=1e-12)
+    x = tw.ppf(1.0 - q, beta=beta)
+    np.testing.assert_allclose(np.asarray(tw.sf(x, beta=beta)), np.asarray(q), rtol=1e-12)
 
 
 @pytest.mark.parametrize("beta", BETAS)
 def test_sf_plus_cdf_is_one(beta):
     s = jnp.linspace(-9.0, 9.0, 361)
-    np.testing.assert_allclose(np.asarray(tw.cdf(s, beta) + tw.sf(s, beta)), 1.0, atol=2e-16)
+    np.testing.assert_allclose(
+        np.asarray(tw.cdf(s, beta=beta) + tw.sf(s, beta=beta)), 1.0, atol=2e-16
+    )
 
 
 def test_beta4_conventions():
     x = jnp.linspace(-6.0, 4.0, 41)
     np.testing.assert_allclose(
-        np.asarray(tw.cdf(x, 4, convention="beta_ensemble")),
-        np.asarray(tw.cdf(C4 * x, 4)),
+        np.asarray(tw.cdf(x, beta=4, convention="beta_ensemble")),
+        np.asarray(tw.cdf(C4 * x, beta=4)),
         rtol=0,
         atol=1e-16,
     )
     np.testing.assert_allclose(
-        np.asarray(tw.pdf(x, 4, convention="beta_ensemble")),
-        C4 * np.asarray(tw.pdf(C4 * x, 4)),
+        np.asarray(tw.pdf(x, beta=4, convention="beta_ensemble")),
+        C4 * np.asarray(tw.pdf(C4 * x, beta=4)),
         rtol=1e-14,
     )
     p = jnp.asarray([0.01, 0.3, 0.5, 0.9])
     np.testing.assert_allclose(
-        np.asarray(tw.ppf(p, 4, convention="beta_ensemble")),
-        np.asarray(tw.ppf(p, 4)) / C4,
+        np.asarray(tw.ppf(p, beta=4, convention="beta_ensemble")),
+        np.asarray(tw.ppf(p, beta=4)) / C4,
         rtol=1e-15,
     )
     for beta in (1, 2):
         np.testing.assert_array_equal(
-            np.asarray(tw.cdf(x, beta, convention="beta_ensemble")), np.asarray(tw.cdf(x, beta))
+            np.asarray(tw.cdf(x, beta=beta, convention="beta_ensemble")),
+            np.asarray(tw.cdf(x, beta=beta)),
         )
 
 
@@ -213,16 +223,16 @@ def test_beta4_conventions():
 def test_extreme_arguments_never_nan(beta):
     s = jnp.asarray([-jnp.inf, -1e300, -1e6, -200.0, -30.0, 30.0, 200.0, 1e6, 1e300, jnp.inf])
     for f in (tw.cdf, tw.sf, tw.logcdf, tw.logsf, tw.pdf, tw.logpdf):
-        v = np.asarray(f(s, beta))
+        v = np.asarray(f(s, beta=beta))
         assert not np.any(np.isnan(v)), f.__name__
-    F = np.asarray(tw.cdf(s, beta))
+    F = np.asarray(tw.cdf(s, beta=beta))
     assert F[0] == 0.0 and F[-1] == 1.0 and F[1] == 0.0 and F[-2] == 1.0
-    assert np.asarray(tw.sf(s, beta))[-1] == 0.0
-    assert np.asarray(tw.logcdf(s, beta))[0] == -np.inf
-    assert np.asarray(tw.logsf(s, beta))[-1] == -np.inf
-    lp = np.asarray(tw.logpdf(s, beta))
+    assert np.asarray(tw.sf(s, beta=beta))[-1] == 0.0
+    assert np.asarray(tw.logcdf(s, beta=beta))[0] == -np.inf
+    assert np.asarray(tw.logsf(s, beta=beta))[-1] == -np.inf
+    lp = np.asarray(tw.logpdf(s, beta=beta))
     assert lp[0] == -np.inf and lp[-1] == -np.inf
-    assert np.asarray(tw.pdf(s, beta))[[0, 1, -2, -1]].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert np.asarray(tw.pdf(s, beta=beta))[[0, 1, -2, -1]].tolist() == [0.0, 0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("beta", BETAS)
@@ -233,7 +243,7 @@ def test_tail_leading_orders(beta):
     # so what is left after the known terms settles to a constant (this also pins the β = 4
     # convention: the TW variable would leave a term growing like |x|³).
     x = np.array([40.0, 80.0, 160.0, 320.0])
-    lF = np.asarray(tw.logcdf(jnp.asarray(-x), beta, convention="beta_ensemble"))
+    lF = np.asarray(tw.logcdf(jnp.asarray(-x), beta=beta, convention="beta_ensemble"))
     restF = (
         lF
         + beta * x**3 / 24
@@ -241,7 +251,7 @@ def test_tail_leading_orders(beta):
         - (beta / 2 + 2 / beta - 3) / 8 * np.log(x)
     )
     assert np.all(np.abs(np.diff(restF)) < 1e-3), restF
-    lS = np.asarray(tw.logsf(jnp.asarray(x), beta, convention="beta_ensemble"))
+    lS = np.asarray(tw.logsf(jnp.asarray(x), beta=beta, convention="beta_ensemble"))
     restS = lS + 2 * beta / 3 * x**1.5 + 3 * beta / 4 * np.log(x)
     d = np.abs(np.diff(restS))  # the o(1) is O(x^{-3/2}): steps shrink by ~2^{3/2}
     assert np.all(d < 1e-2) and np.all(d[1:] < d[:-1] / 2), restS
@@ -256,8 +266,8 @@ def test_continuous_across_table_ends(beta):
     edges = tw._tables()[f"b{beta}_edges"]
     for e in (edges[0], edges[2]):
         eps = 1e-9
-        a = np.asarray(tw.logcdf(jnp.asarray([e - eps, e + eps]), beta))
-        b = np.asarray(tw.logsf(jnp.asarray([e - eps, e + eps]), beta))
+        a = np.asarray(tw.logcdf(jnp.asarray([e - eps, e + eps]), beta=beta))
+        b = np.asarray(tw.logsf(jnp.asarray([e - eps, e + eps]), beta=beta))
         assert abs(a[1] - a[0]) < 1e-8 * max(1.0, abs(a[0]))
         assert abs(b[1] - b[0]) < 1e-8 * max(1.0, abs(b[0]))
 
@@ -270,23 +280,27 @@ def test_jit_equals_eager(beta):
     s = jnp.linspace(-10.0, 30.0, 101)
     for f in (tw.cdf, tw.sf, tw.logcdf, tw.logsf, tw.pdf, tw.logpdf):
         np.testing.assert_allclose(
-            np.asarray(jax.jit(lambda x, f=f: f(x, beta))(s)), np.asarray(f(s, beta)), rtol=1e-15
+            np.asarray(jax.jit(lambda x, f=f: f(x, beta=beta))(s)),
+            np.asarray(f(s, beta=beta)),
+            rtol=1e-15,
         )
     p = jnp.linspace(0.01, 0.99, 21)
     np.testing.assert_allclose(
-        np.asarray(jax.jit(lambda q: tw.ppf(q, beta))(p)), np.asarray(tw.ppf(p, beta)), rtol=1e-15
+        np.asarray(jax.jit(lambda q: tw.ppf(q, beta=beta))(p)),
+        np.asarray(tw.ppf(p, beta=beta)),
+        rtol=1e-15,
     )
     # under jit the ends map to ∓inf rather than raising
-    ends = np.asarray(jax.jit(lambda q: tw.ppf(q, beta))(jnp.asarray([0.0, 1.0])))
+    ends = np.asarray(jax.jit(lambda q: tw.ppf(q, beta=beta))(jnp.asarray([0.0, 1.0])))
     assert ends.tolist() == [-np.inf, np.inf]
 
 
 def test_vmap_equals_loop():
     s = jnp.linspace(-5.0, 5.0, 7)
-    v = jax.vmap(lambda x: tw.cdf(x, 1))(s)
-    loop = jnp.stack([tw.cdf(x, 1) for x in s])
+    v = jax.vmap(lambda x: tw.cdf(x, beta=1))(s)
+    loop = jnp.stack([tw.cdf(x, beta=1) for x in s])
     np.testing.assert_array_equal(np.asarray(v), np.asarray(loop))
-    assert tw.cdf(jnp.zeros((2, 3)), 2).shape == (2, 3)
+    assert tw.cdf(jnp.zeros((2, 3)), beta=2).shape == (2, 3)
 
 
 @pytest.mark.parametrize("beta", [1, 4])
@@ -294,19 +308,19 @@ def test_float32(beta):
     s64 = jnp.linspace(-8.0, 6.0, 141)
     s32 = s64.astype(jnp.float32)
     for f in (tw.cdf, tw.sf, tw.pdf):
-        out = f(s32, beta)
+        out = f(s32, beta=beta)
         assert out.dtype == jnp.float32
-        ref = np.asarray(f(s32.astype(jnp.float64), beta))
+        ref = np.asarray(f(s32.astype(jnp.float64), beta=beta))
         np.testing.assert_allclose(np.asarray(out), ref, rtol=2e-5, atol=1e-7)
-    lc = tw.logcdf(jnp.asarray([-20.0, -5.0], jnp.float32), beta)
+    lc = tw.logcdf(jnp.asarray([-20.0, -5.0], jnp.float32), beta=beta)
     assert lc.dtype == jnp.float32 and np.all(np.isfinite(np.asarray(lc)))
     p = jnp.asarray([0.01, 0.5, 0.99], jnp.float32)
-    x = tw.ppf(p, beta)
+    x = tw.ppf(p, beta=beta)
     assert x.dtype == jnp.float32
     np.testing.assert_allclose(
-        np.asarray(x), np.asarray(tw.ppf(p.astype(jnp.float64), beta)), atol=2e-5
+        np.asarray(x), np.asarray(tw.ppf(p.astype(jnp.float64), beta=beta)), atol=2e-5
     )
-    assert tw.sample(jax.random.key(0), (5,), beta, dtype=jnp.float32).dtype == jnp.float32
+    assert tw.sample(jax.random.key(0), (5,), beta=beta, dtype=jnp.float32).dtype == jnp.float32
 
 
 # ------------------------------------------------------------------------------ sampling
@@ -317,55 +331,96 @@ def test_float32(beta):
 )  # for β = 1, 2 the two conventions are the same law (checked in test_beta4_conventions)
 def test_sample_ks(beta, convention, key):
     # KS test of 20000 draws against cdf; a correct sampler fails with probability 1% (fixed key)
-    x = np.asarray(tw.sample(key, (20000,), beta, convention=convention))
+    x = np.asarray(tw.sample(key, (20000,), beta=beta, convention=convention))
     assert np.all(np.isfinite(x))
     res = scipy.stats.kstest(
-        x, lambda t: np.asarray(tw.cdf(jnp.asarray(t), beta, convention=convention))
+        x, lambda t: np.asarray(tw.cdf(jnp.asarray(t), beta=beta, convention=convention))
     )
     assert res.pvalue > 0.01
     # and the sample mean within 5 standard errors of the law's mean (false-failure ~6e-7)
-    m, v, _, _ = tw.moments(beta, convention=convention)
+    m, v, _, _ = tw.moments(beta=beta, convention=convention)
     assert abs(x.mean() - m) < 5 * math.sqrt(v / x.size)
 
 
 def test_sample_shapes_and_keys(key):
-    assert tw.sample(key, 6, 1).shape == (6,)
-    a = tw.sample(key, (2, 3), 1)
+    assert tw.sample(key, 6, beta=1).shape == (6,)
+    a = tw.sample(key, (2, 3), beta=1)
     assert a.shape == (2, 3)
-    b = tw.sample(key, (2, 3), 1)
+    b = tw.sample(key, (2, 3), beta=1)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    c = tw.sample(jax.random.split(key)[0], (2, 3), 1)
+    c = tw.sample(jax.random.split(key)[0], (2, 3), beta=1)
     assert not np.array_equal(np.asarray(a), np.asarray(c))
 
 
 # ------------------------------------------------------------------------------ errors
 
 
-@pytest.mark.parametrize("beta", [0, 3, 2.5, True, "2", None, -1])
+@pytest.mark.parametrize("beta", [0, 3, 2.5, -1])
 def test_bad_beta(beta):
     with pytest.raises(ValueError, match="beta must be one of 1, 2, 4"):
-        tw.cdf(0.0, beta)
+        tw.cdf(0.0, beta=beta)
     with pytest.raises(ValueError, match="beta"):
-        tw.moments(beta)
+        tw.moments(beta=beta)
     with pytest.raises(ValueError, match="beta"):
-        tw.sample(jax.random.key(0), (3,), beta)
+        tw.sample(jax.random.key(0), (3,), beta=beta)
+
+
+@pytest.mark.parametrize("beta", [True, "2", None, float("nan"), float("inf")])
+def test_beta_not_a_number(beta):
+    with pytest.raises(TypeError, match="beta must be a finite real number"):
+        tw.cdf(0.0, beta=beta)
+    with pytest.raises(TypeError, match="beta"):
+        tw.moments(beta=beta)
+
+
+def test_beta_default_is_one():
+    s = jnp.linspace(-4.0, 3.0, 7)
+    np.testing.assert_array_equal(np.asarray(tw.cdf(s)), np.asarray(tw.cdf(s, beta=1)))
+    assert tw.moments() == tw.moments(beta=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: tw.cdf(0.5, 2),
+        lambda: tw.sf(0.5, 2),
+        lambda: tw.pdf(0.5, 2),
+        lambda: tw.logpdf(0.5, 2),
+        lambda: tw.logcdf(0.5, 2),
+        lambda: tw.logsf(0.5, 2),
+        lambda: tw.ppf(0.5, 2),
+        lambda: tw.moments(2),
+        lambda: tw.sample(jax.random.key(0), (3,), 2),
+    ],
+)
+def test_positional_beta_deprecated(call):
+    with pytest.warns(DeprecationWarning, match="beta positionally"):
+        call()
+
+
+def test_positional_beta_same_values():
+    with pytest.warns(DeprecationWarning):
+        old = (tw.cdf(0.5, 2), tw.ppf(0.3, 4), tw.moments(2))
+    assert float(old[0]) == float(tw.cdf(0.5, beta=2))
+    assert float(old[1]) == float(tw.ppf(0.3, beta=4))
+    assert old[2] == tw.moments(beta=2)
 
 
 def test_bad_convention():
     with pytest.raises(ValueError, match="convention"):
-        tw.cdf(0.0, 4, convention="TW")
+        tw.cdf(0.0, beta=4, convention="TW")
     with pytest.raises(ValueError, match="convention"):
-        tw.moments(1, convention="dumitriu")
+        tw.moments(beta=1, convention="dumitriu")
 
 
 @pytest.mark.parametrize("p", [0.0, 1.0, -0.1, 1.5, float("nan"), [0.2, 1.0]])
 def test_ppf_bad_p(p):
     with pytest.raises(ValueError, match="p must"):
-        tw.ppf(p, 2)
+        tw.ppf(p, beta=2)
 
 
 def test_bad_types():
     with pytest.raises(TypeError):
-        tw.cdf(jnp.asarray([1 + 2j]), 1)
+        tw.cdf(jnp.asarray([1 + 2j]), beta=1)
     with pytest.raises(TypeError):
-        tw.sample(0, (3,), 1)
+        tw.sample(0, (3,), beta=1)

@@ -5,10 +5,12 @@
 - ``wigner_largest_eigenvalues``: the same for Wigner (β-Hermite) matrices.
 - ``tw_scaling`` (Johnstone / Johansson, Ma, El Karoui) and ``wigner_tw_scaling``: centre and
   scale so that ``(λ_max − centre)/scale ≈ TW_β``.
-- heavy tails: ``pareto_largest_eigenvalues``, the Fréchet limit ``frechet_law`` and
+- heavy tails: ``pareto_largest_eigenvalues``, the Fréchet law ``frechet`` (a module of
+  functions; ``frechet_law`` gives its parameters for λ_max as a ``FrechetLaw``) and
   ``edge_regime`` (Fréchet for µ < 4, Tracy–Widom for µ > 4).
 """
 
+from . import _frechet as frechet
 from ._heavy import EdgeRegime as EdgeRegime
 from ._heavy import FrechetLaw as FrechetLaw
 from ._heavy import edge_regime as edge_regime
@@ -27,6 +29,7 @@ __all__ = [
     "FrechetLaw",
     "TWScaling",
     "edge_regime",
+    "frechet",
     "frechet_law",
     "largest_eigenvalues",
     "max_entry_cdf",

@@ -23,7 +23,8 @@ from jaxtyping import Array, Float
 
 from .._checks import check_choice, check_int, check_key, check_scalar, float_dtype
 from ..ensembles import pareto
-from ..laws._common import as_x, check_p, param
+from ..laws._common import as_x, param
+from . import _frechet
 from ._scaling import TWScaling, tw_scaling
 
 __all__ = [
@@ -59,59 +60,46 @@ class FrechetLaw(eqx.Module):
         check_scalar(self.scale, "scale", gt=0)
         check_scalar(self.loc, "loc")
 
-    def _z(self, x: Any):
-        x = as_x(x)
-        z = (x - param(self.loc, x.dtype)) / param(self.scale, x.dtype)
-        return x, z
+    def _kw(self) -> dict[str, float]:
+        return dict(alpha=self.shape, scale=self.scale, loc=self.loc)
 
     def logcdf(self, x: Any) -> Float[Array, "..."]:
         """``log F(x) = −z^{−shape}`` (``−inf`` for ``x <= loc``)."""
-        x, z = self._z(x)
-        pos = z > 0
-        zs = jnp.where(pos, z, 1.0)
-        return jnp.where(pos, -(zs ** (-param(self.shape, x.dtype))), -jnp.inf)
+        return _frechet.logcdf(x, **self._kw())
 
     def cdf(self, x: Any) -> Float[Array, "..."]:
         """``F(x) = exp(−z^{−shape})``, ``z = (x − loc)/scale``; 0 for ``x <= loc``."""
-        return jnp.exp(self.logcdf(x))
+        return _frechet.cdf(x, **self._kw())
 
     def sf(self, x: Any) -> Float[Array, "..."]:
         """``1 − F(x) = −expm1(−z^{−shape})`` (accurate in the right tail)."""
-        return -jnp.expm1(self.logcdf(x))
+        return _frechet.sf(x, **self._kw())
 
     def logpdf(self, x: Any) -> Float[Array, "..."]:
-        x, z = self._z(x)
-        a = param(self.shape, x.dtype)
-        pos = z > 0
-        zs = jnp.where(pos, z, 1.0)
-        val = jnp.log(a / param(self.scale, x.dtype)) - (1 + a) * jnp.log(zs) - zs ** (-a)
-        return jnp.where(pos, val, -jnp.inf)
+        return _frechet.logpdf(x, **self._kw())
 
     def pdf(self, x: Any) -> Float[Array, "..."]:
         """``shape/scale · z^{−1−shape} · exp(−z^{−shape})``."""
-        return jnp.exp(self.logpdf(x))
+        return _frechet.pdf(x, **self._kw())
 
     def ppf(self, p: Any) -> Float[Array, "..."]:
         """``loc + scale·(−log p)^{−1/shape}`` (``loc`` at p = 0, ``inf`` at p = 1)."""
-        p = check_p(p)
-        a = param(self.shape, p.dtype)
-        return param(self.loc, p.dtype) + param(self.scale, p.dtype) * (-jnp.log(p)) ** (-1 / a)
+        return _frechet.ppf(p, **self._kw())
+
+    def moments(self) -> tuple[float, float, float, float]:
+        """(mean, variance, skewness, excess kurtosis); ``inf`` where they do not exist."""
+        return _frechet.moments(**self._kw())
 
     def mean(self) -> float:
         """``loc + scale·Γ(1 − 1/shape)`` for shape > 1, ``inf`` otherwise."""
-        if self.shape <= 1:
-            return math.inf
-        return self.loc + self.scale * math.gamma(1 - 1 / self.shape)
+        return self.moments()[0]
 
     def median(self) -> float:
         return self.loc + self.scale * math.log(2.0) ** (-1 / self.shape)
 
     def sample(self, key: jax.Array, shape: tuple[int, ...] = (), dtype: Any = None) -> Array:
         """Inverse-CDF samples: ``loc + scale·E^{−1/shape}`` with ``E ~ Exp(1)``."""
-        key = check_key(key)
-        dt = float_dtype(dtype)
-        e = jax.random.exponential(key, tuple(shape), dt)
-        return param(self.loc, dt) + param(self.scale, dt) * e ** (-1 / param(self.shape, dt))
+        return _frechet.sample(key, shape, dtype=dtype, **self._kw())
 
 
 def _check_mu_sizes(mu: Any, N: Any, M: Any) -> None:
@@ -337,7 +325,7 @@ def edge_regime(mu: float, N: int, M: int) -> EdgeRegime:
     law = frechet_law(mu, N, M)
     var: float | None
     lp: float | None
-    tw: Any
+    tw: TWScaling | None
     ratio: float | None
     if mu > 2:
         var = mu / (mu - 2.0)

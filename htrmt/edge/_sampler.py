@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import jax
@@ -13,6 +12,7 @@ from jax import lax
 from jaxtyping import Array, Float
 
 from .._checks import check_choice, check_int, check_key, check_scalar, float_dtype
+from ..laws._common import check_beta
 from . import _tridiagonal as _td
 
 HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
@@ -25,17 +25,13 @@ _DENSE_BUDGET_BYTES = 1 << 28  # 256 MiB of matrices per batch of the dense samp
 
 
 def _check_beta(beta: Any, method: str) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta):
-        raise TypeError(f"beta must be a finite real number, got beta={beta!r}")
-    if method == "dense":
-        if beta not in (1, 2):
-            raise ValueError(
-                f"beta must be 1 (real) or 2 (complex) for method='dense', got beta={beta!r}; "
-                "use method='tridiagonal' for any beta > 0"
-            )
-    elif beta <= 0:
-        raise ValueError(f"beta must be > 0, got beta={beta!r}")
-    return float(beta)
+    if method == "dense" and not isinstance(beta, bool) and beta not in (1, 2):
+        check_beta(beta)  # a non-number or beta <= 0: the shared message first
+        raise ValueError(
+            f"beta must be 1 (real) or 2 (complex) for method='dense', got beta={beta!r}; "
+            "use method='tridiagonal' for any beta > 0"
+        )
+    return check_beta(beta)
 
 
 def _check_sizes(num: Any, N: Any, M: Any | None) -> None:

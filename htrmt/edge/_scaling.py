@@ -6,6 +6,7 @@ import math
 from typing import Any, NamedTuple
 
 from .._checks import check_choice, check_int, check_scalar
+from ..laws._common import check_beta
 
 __all__ = ["TWScaling", "tw_scaling", "wigner_tw_scaling", "tw_standardize"]
 
@@ -26,14 +27,6 @@ def _mu(n: float, p: float) -> float:
 def _sigma(n: float, p: float) -> float:
     rn, rp = math.sqrt(n), math.sqrt(p)
     return (rn + rp) * (1.0 / rn + 1.0 / rp) ** (1.0 / 3.0)
-
-
-def _beta(beta: Any) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta):
-        raise TypeError(f"beta must be a finite real number, got beta={beta!r}")
-    if beta <= 0:
-        raise ValueError(f"beta must be > 0, got beta={beta!r}")
-    return float(beta)
 
 
 def tw_scaling(
@@ -90,7 +83,7 @@ def tw_scaling(
     if N < M:
         raise ValueError(f"N must be >= M, got N={N}, M={M}")
     check_choice(kind, "kind", KINDS)
-    b = _beta(beta)
+    b = check_beta(beta)
     check_scalar(sigma, "sigma", gt=0)
     s2 = float(sigma) ** 2
     if kind == "johnstone":

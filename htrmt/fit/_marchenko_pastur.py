@@ -70,7 +70,7 @@ def tw1_quantile(p: float) -> float:
 def _tw1_ppf(p: float) -> float:
     from ..laws import tracy_widom as _tw
 
-    return float(_tw.ppf(p, 1))
+    return float(_tw.ppf(p, beta=1))
 
 
 def tw_scale(M: int, Q: float, sigma: float = 1.0) -> float:

@@ -11,8 +11,8 @@
 from . import _bbp as bbp
 from . import _levy as levy
 from . import _marchenko_pastur as marchenko_pastur
+from . import _quarter_circle as quarter_circle
+from . import _semicircle as semicircle
 from . import _tracy_widom as tracy_widom
-from ._semicircle import quarter_circle as quarter_circle
-from ._semicircle import semicircle as semicircle
 
 __all__ = ["bbp", "levy", "marchenko_pastur", "quarter_circle", "semicircle", "tracy_widom"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import jax
@@ -10,7 +11,16 @@ import numpy as np
 
 from .._checks import as_float_array, check_key, check_scalar, float_dtype
 
-__all__ = ["as_x", "param", "bisect_ppf", "moments_from_raw", "check_p", "uniform_for_sample"]
+__all__ = [
+    "as_x",
+    "bisect_ppf",
+    "check_beta",
+    "check_p",
+    "moments_from_raw",
+    "param",
+    "resolve_beta",
+    "uniform_for_sample",
+]
 
 
 def as_x(x: Any, name: str = "x") -> jax.Array:
@@ -30,7 +40,7 @@ def check_p(p: Any) -> jax.Array:
     return p
 
 
-def bisect_ppf(cdf, p: jax.Array, lo: jax.Array, hi: jax.Array) -> jax.Array:
+def bisect_ppf(cdf, p: jax.Array, lo: Any, hi: Any) -> jax.Array:
     """Invert a monotone CDF on ``[lo, hi]`` by vectorised bisection (full dtype precision)."""
     dt = p.dtype
     iters = 64 if dt == jnp.float64 else 32
@@ -58,7 +68,51 @@ def moments_from_raw(m1, m2, m3, m4):
 def uniform_for_sample(key: Any, shape: Any, dtype: Any) -> jax.Array:
     """Uniform(0, 1) draws for inverse-CDF sampling."""
     key = check_key(key)
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, int | np.integer):
         shape = (int(shape),)
     dt = float_dtype(dtype)
     return jax.random.uniform(key, tuple(shape), dt)
+
+
+_POSITIONAL_BETA = object()  # sentinel: no deprecated positional beta given
+
+
+def check_beta(beta: Any, *, allowed: tuple[int, ...] | None = None) -> float:
+    """The Dyson index ``β``, checked the same way by every law and edge sampler.
+
+    Args:
+        beta: the Dyson index.
+        allowed: the only admissible values (e.g. ``(1, 2, 4)`` for Tracy–Widom), or ``None`` for
+            any ``β > 0``.
+
+    Returns:
+        ``float(beta)``.
+
+    Raises:
+        TypeError: ``beta`` is not a finite real number (bools, strings and ``None`` included).
+        ValueError: ``beta <= 0``, or not in ``allowed``.
+    """
+    if (
+        isinstance(beta, bool)
+        or not isinstance(beta, int | float | np.integer | np.floating)
+        or not np.isfinite(beta)
+    ):
+        raise TypeError(f"beta must be a finite real number, got beta={beta!r}")
+    if allowed is not None and float(beta) not in tuple(float(a) for a in allowed):
+        raise ValueError(f"beta must be one of {', '.join(map(str, allowed))}, got beta={beta!r}")
+    if float(beta) <= 0:
+        raise ValueError(f"beta must be > 0, got beta={beta!r}")
+    return float(beta)
+
+
+def resolve_beta(positional: Any, beta: Any, fname: str) -> Any:
+    """``beta`` from the keyword, or from the deprecated positional form (with a warning)."""
+    if positional is _POSITIONAL_BETA:
+        return beta
+    warnings.warn(
+        f"passing beta positionally to {fname} is deprecated and will stop working in the next "
+        f"release; write {fname}(..., beta={positional!r})",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return positional

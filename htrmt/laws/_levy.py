@@ -63,7 +63,16 @@ from jaxtyping import Array, Float
 from .._checks import check_choice, check_int, check_key, check_scalar
 from ._common import as_x
 
-__all__ = ["pdf", "density", "LevyDensity", "tail_exponent", "tail_amplitude", "scale"]
+__all__ = [
+    "LevyDensity",
+    "cdf",
+    "density",
+    "pdf",
+    "scale",
+    "sf",
+    "tail_amplitude",
+    "tail_exponent",
+]
 
 KINDS = ("wishart", "wigner")
 
@@ -363,20 +372,21 @@ def density(
     resample = check_int(resample, "resample", ge=1)
     runs = check_int(runs, "runs", ge=2)
     batch = check_int(batch, "batch", ge=1)
-    if not (isinstance(sweeps, (tuple, list)) and len(sweeps) == 2):
+    if not (isinstance(sweeps, tuple | list) and len(sweeps) == 2):
         raise ValueError(f"sweeps must be a pair (warm-up, measurement), got sweeps={sweeps!r}")
     warm = check_int(sweeps[0], "sweeps[0]", ge=1)
     meas = check_int(sweeps[1], "sweeps[1]", ge=1)
     key = jax.random.key(0) if key is None else check_key(key)
     if kind == "wigner" and N is not None and top > N - 2:
         raise ValueError(f"top must be <= N - 2 for a Wigner matrix, got top={top}, N={N}")
-    if kind == "wishart" and N is not None and top > N // Q:
+    q = 1.0 if Q is None else float(Q)  # Q is set for Wishart (checked above)
+    if kind == "wishart" and N is not None and top > N // q:
         raise ValueError(f"top must be <= M = N // Q, got top={top}, N={N}, Q={Q}")
     xa = as_x(x)
     dt = xa.dtype
     cdt = jnp.complex128 if dt == jnp.float64 else jnp.complex64
     xf = np.asarray(xa, dtype=np.float64).reshape(-1)
-    M = None if (kind == "wigner" or N is None) else int(N // Q)
+    M = None if (kind == "wigner" or N is None) else int(N // q)
     mu_f = float(mu)
     # Wishart: purely relative broadening (λ > 0; for µ < 1 the ESD spans many decades).
     lam_ref = 0.0 if kind == "wishart" else 1.0
@@ -476,3 +486,153 @@ def pdf(
         key=key,
     )
     return jnp.asarray(d.pdf.reshape(xa.shape), xa.dtype)
+
+
+def _integrate(
+    x: Any, mu: float, Q: float | None, *, N: int | None, kind: str, points: int, settings: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(F(x), error of F, shape-preserved float64 x)`` by integrating :func:`density`.
+
+    The density is evaluated on a geometric grid in ``|λ|`` from ``lo = 1e-4·min|x|`` to
+    ``max|x|`` (``points`` nodes) merged with the ``|x|`` themselves, and integrated by the
+    trapezoid rule in ``log|λ|`` (integrand ``|λ| ρ``); the piece below ``lo`` is ``lo·ρ(lo)/(1+s)``
+    with ``s`` the local log-slope of ``ρ`` (a power law through the first two nodes). Wishart:
+    ``F(x) = ∫_0^x ρ``; Wigner: ``F(x) = 1/2 + sign(x) ∫_0^|x| ρ`` (``ρ`` is even). The error is
+    the propagated standard error of the density, summed with the same weights (conservative:
+    full correlation).
+    """
+    check_int(points, "points", ge=8)
+    xa = as_x(x)
+    xf = np.asarray(xa, np.float64)
+    flat = xf.reshape(-1)
+    if not np.all(np.isfinite(flat) | np.isinf(flat)):
+        raise ValueError("x must not contain NaN")
+    ax = np.abs(flat)
+    ax = (
+        ax[(ax > 0) & np.isfinite(ax)] if kind == "wigner" else flat[(flat > 0) & np.isfinite(flat)]
+    )
+    F = np.zeros(flat.shape)
+    E = np.zeros(flat.shape)
+    if ax.size:
+        lo, hi = 1e-4 * float(ax.min()), float(ax.max())
+        grid = np.unique(np.concatenate([np.geomspace(lo, hi, points), ax]))
+        d = density(grid, mu, Q, N=N, kind=kind, **settings)
+        rho = np.asarray(d.pdf, np.float64)
+        err = np.asarray(d.error, np.float64)
+        t = np.log(grid)
+        y, ye = grid * rho, grid * err
+        cum = np.concatenate([[0.0], np.cumsum(0.5 * (y[1:] + y[:-1]) * np.diff(t))])
+        cum_e = np.concatenate([[0.0], np.cumsum(0.5 * (ye[1:] + ye[:-1]) * np.diff(t))])
+        if rho[0] > 0 and rho[1] > 0:
+            slope = np.log(rho[1] / rho[0]) / (t[1] - t[0])
+        else:
+            slope = 0.0
+        head = grid[0] * rho[0] / (1.0 + max(slope, -0.9))
+        idx = np.searchsorted(grid, ax)
+        part = dict(zip(ax.tolist(), (head + cum[idx]).tolist()))
+        part_e = dict(zip(ax.tolist(), (grid[0] * err[0] + cum_e[idx]).tolist()))
+    for i, v in enumerate(flat):
+        if kind == "wishart":
+            if v == np.inf:
+                F[i] = 1.0
+            elif v > 0:
+                F[i], E[i] = part[v], part_e[v]
+        else:
+            if np.isinf(v):
+                F[i] = 1.0 if v > 0 else 0.0
+            elif v == 0:
+                F[i] = 0.5
+            else:
+                F[i] = 0.5 + np.sign(v) * part[abs(v)]
+                E[i] = part_e[abs(v)]
+    return np.clip(F, 0.0, 1.0).reshape(xf.shape), E.reshape(xf.shape), xf
+
+
+def cdf(
+    x: Any,
+    mu: float,
+    Q: float | None = None,
+    *,
+    N: int | None,
+    kind: str = "wishart",
+    points: int = 96,
+    eta: float = 0.02,
+    population: int = 1000,
+    top: int = 16,
+    runs: int = 4,
+    sweeps: tuple[int, int] = (30, 40),
+    key: jax.Array | None = None,
+) -> Float[Array, "..."]:
+    """Distribution function ``F(x) = ∫_{−∞}^x ρ`` of the heavy-tailed spectral density.
+
+    The density of :func:`density` is computed on a geometric grid of ``points`` nodes (merged with
+    the ``|x|``) and integrated by the trapezoid rule in ``log|λ|``; Wishart: ``F(x) = ∫_0^x ρ``
+    (0 for ``x <= 0``); Wigner: ``F(x) = 1/2 + sign(x)∫_0^{|x|} ρ``. The accuracy is that of the
+    density (statistical error ``~ error`` of :func:`density`, summed over the grid) plus the
+    quadrature error (below 1e-3 absolute at the default 96 nodes per ~7 decades). All points
+    of ``x`` share one density evaluation, so pass them together.
+
+    Args:
+        x: evaluation points (any shape).
+        mu, Q, N, kind: the ensemble, as in :func:`density`.
+        points: grid nodes of the quadrature (>= 8).
+        eta, population, top, runs, sweeps, key: the settings of :func:`density`.
+
+    Returns:
+        ``F(x)`` in ``[0, 1]``, shaped like ``x``, with its dtype.
+
+    Raises:
+        ValueError: as :func:`density`; NaN in ``x``; ``points < 8``.
+
+    Example:
+        >>> import numpy as np, htrmt as ht
+        >>> F = ht.laws.levy.cdf(np.array([1.0, 10.0, 100.0]), 1.0, 2.0, N=None, runs=2)
+        >>> bool(np.all(np.diff(np.asarray(F)) > 0))
+        True
+    """
+    xa = as_x(x)
+    settings = dict(eta=eta, population=population, top=top, runs=runs, sweeps=sweeps, key=key)
+    F, _, _ = _integrate(xa, mu, Q, N=N, kind=kind, points=points, settings=settings)
+    return jnp.asarray(F, xa.dtype)
+
+
+def sf(
+    x: Any,
+    mu: float,
+    Q: float | None = None,
+    *,
+    N: int | None,
+    kind: str = "wishart",
+    points: int = 96,
+    eta: float = 0.02,
+    population: int = 1000,
+    top: int = 16,
+    runs: int = 4,
+    sweeps: tuple[int, int] = (30, 40),
+    key: jax.Array | None = None,
+) -> Float[Array, "..."]:
+    """Survival function ``1 − F(x)`` (see :func:`cdf`; absolute, not relative, accuracy).
+
+    Example:
+        >>> import numpy as np, htrmt as ht
+        >>> x = np.array([2.0, 20.0])
+        >>> kw = dict(N=None, runs=2)
+        >>> F, S = ht.laws.levy.cdf(x, 1.0, 2.0, **kw), ht.laws.levy.sf(x, 1.0, 2.0, **kw)
+        >>> bool(np.allclose(np.asarray(F) + np.asarray(S), 1.0))
+        True
+    """
+    F = cdf(
+        x,
+        mu,
+        Q,
+        N=N,
+        kind=kind,
+        points=points,
+        eta=eta,
+        population=population,
+        top=top,
+        runs=runs,
+        sweeps=sweeps,
+        key=key,
+    )
+    return 1.0 - F

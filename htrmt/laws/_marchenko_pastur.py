@@ -6,7 +6,8 @@ With ``Q = N/M >= 1`` and ``y = 1/Q``, the eigenvalues fill ``[λ−, λ+]``,
     ρ(λ) = Q / (2π σ² λ) · √((λ+ − λ)(λ − λ−)).
 
 References:
-    Marchenko & Pastur (1967), Math. USSR Sb. 1, 457; Martin & Mahoney (2021), JMLR 22(165), Eq. (5).
+    Marchenko & Pastur (1967), Math. USSR Sb. 1, 457; Martin & Mahoney (2021), JMLR 22(165),
+    Eq. (5).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_choice, check_key, check_scalar, float_dtype
-from ._common import as_x
+from ._common import _POSITIONAL_BETA, as_x, check_beta, resolve_beta
 
 __all__ = [
     "cdf",
@@ -116,17 +116,7 @@ def _tables() -> dict[str, np.ndarray]:
 
 
 def _check_beta(beta: Any) -> int:
-    ok = (
-        not isinstance(beta, bool)
-        and isinstance(beta, (int, float, np.integer, np.floating))
-        and float(beta) in (1.0, 2.0, 4.0)
-    )
-    if not ok:
-        raise ValueError(
-            f"beta must be one of 1, 2, 4 (the Tracy-Widom laws with Fredholm-determinant forms), "
-            f"got beta={beta!r}"
-        )
-    return int(beta)
+    return int(check_beta(beta, allowed=(1, 2, 4)))
 
 
 def _scale(beta: int, convention: str) -> float:
@@ -296,20 +286,22 @@ _j_logpdf = jax.jit(_logpdf_tw, static_argnums=1)
 # ---------------------------------------------------------------------------------------------
 
 
-def _prep(s: Any, beta: Any, convention: str):
+def _prep(x: Any, beta: Any, convention: str):
     beta = _check_beta(beta)
     c = _scale(beta, convention)
-    s = as_x(s, "s")
-    st = s if c == 1.0 else s * jnp.asarray(c, s.dtype)
+    x = as_x(x)
+    st = x if c == 1.0 else x * jnp.asarray(c, x.dtype)
     return st, beta, c
 
 
-def logcdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def logcdf(
+    x: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Log of the Tracy–Widom CDF, accurate in the far left tail (``log F ~ −β|s|³/24``).
 
     Args:
-        s: evaluation points (any shape).
-        beta: 1, 2 or 4.
+        x: evaluation points (any shape).
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` (default) or ``"beta_ensemble"`` (only β = 4 differs:
             ``x = 2^{−1/6}s``).
 
@@ -320,19 +312,22 @@ def logcdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "
         ValueError: ``beta`` not in {1, 2, 4}, or an unknown ``convention``.
 
     Example:
-        >>> float(logcdf(-10.0, 2)) < -80
+        >>> float(logcdf(-10.0, beta=2)) < -80
         True
     """
-    st, beta, _ = _prep(s, beta, convention)
+    beta = resolve_beta(_beta, beta, "tracy_widom.logcdf")
+    st, beta, _ = _prep(x, beta, convention)
     return _j_logcdf_logsf(st, beta)[0]
 
 
-def logsf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def logsf(
+    x: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Log of the survival function ``log(1 − F_β(s))``, accurate in the far right tail.
 
     Args:
-        s: evaluation points.
-        beta: 1, 2 or 4.
+        x: evaluation points.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"``.
 
     Returns:
@@ -342,22 +337,25 @@ def logsf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, ".
         ValueError: bad ``beta`` or ``convention``.
 
     Example:
-        >>> float(logsf(20.0, 1)) < -55
+        >>> float(logsf(20.0, beta=1)) < -55
         True
     """
-    st, beta, _ = _prep(s, beta, convention)
+    beta = resolve_beta(_beta, beta, "tracy_widom.logsf")
+    st, beta, _ = _prep(x, beta, convention)
     return _j_logcdf_logsf(st, beta)[1]
 
 
-def cdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def cdf(
+    x: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Tracy–Widom distribution function ``F_β(s)``.
 
     Absolute error below 1e-14 (float64) against 40-digit Fredholm determinants on [−8, 8];
     0 and 1 at ``∓inf``; never NaN for finite or infinite input (NaN input gives NaN).
 
     Args:
-        s: evaluation points (any shape; ints are promoted to the default float dtype).
-        beta: 1 (GOE), 2 (GUE) or 4 (GSE).
+        x: evaluation points (any shape; ints are promoted to the default float dtype).
+        beta: 1 (GOE, the default), 2 (GUE) or 4 (GSE); keyword.
         convention: ``"tw"`` (default) or ``"beta_ensemble"``; they differ only for β = 4.
 
     Returns:
@@ -367,22 +365,25 @@ def cdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "...
         ValueError: ``beta`` not in {1, 2, 4}, or an unknown ``convention``.
 
     Example:
-        >>> round(float(cdf(0.0, 2)), 12)
+        >>> round(float(cdf(0.0, beta=2)), 12)
         0.969372828355
 
     References:
         Tracy & Widom (1994, 1996); Bornemann, Math. Comp. 79 (2010), Eqs. (1.4)–(1.6).
     """
-    st, beta, _ = _prep(s, beta, convention)
+    beta = resolve_beta(_beta, beta, "tracy_widom.cdf")
+    st, beta, _ = _prep(x, beta, convention)
     return _j_cdf_sf(st, beta)[0]
 
 
-def sf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def sf(
+    x: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Survival function ``1 − F_β(s)`` with relative accuracy in the right tail.
 
     Args:
-        s: evaluation points.
-        beta: 1, 2 or 4.
+        x: evaluation points.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"``.
 
     Returns:
@@ -392,19 +393,22 @@ def sf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."
         ValueError: bad ``beta`` or ``convention``.
 
     Example:
-        >>> 1e-15 < float(sf(8.0, 1)) < 1e-6
+        >>> 1e-15 < float(sf(8.0, beta=1)) < 1e-6
         True
     """
-    st, beta, _ = _prep(s, beta, convention)
+    beta = resolve_beta(_beta, beta, "tracy_widom.sf")
+    st, beta, _ = _prep(x, beta, convention)
     return _j_cdf_sf(st, beta)[1]
 
 
-def logpdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def logpdf(
+    x: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Log density, the derivative of the CDF interpolant (``-inf`` at ``±inf``).
 
     Args:
-        s: evaluation points.
-        beta: 1, 2 or 4.
+        x: evaluation points.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"``.
 
     Returns:
@@ -414,22 +418,25 @@ def logpdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "
         ValueError: bad ``beta`` or ``convention``.
 
     Example:
-        >>> -2.0 < float(logpdf(-1.5, 2)) < 0.0
+        >>> -2.0 < float(logpdf(-1.5, beta=2)) < 0.0
         True
     """
-    st, beta, c = _prep(s, beta, convention)
+    beta = resolve_beta(_beta, beta, "tracy_widom.logpdf")
+    st, beta, c = _prep(x, beta, convention)
     out = _j_logpdf(st, beta)
     if c != 1.0:
         out = out + jnp.asarray(math.log(c), out.dtype)
     return out
 
 
-def pdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def pdf(
+    x: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Tracy–Widom density ``f_β(s) = F_β'(s)``, consistent with :func:`cdf`.
 
     Args:
-        s: evaluation points.
-        beta: 1, 2 or 4.
+        x: evaluation points.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"``.
 
     Returns:
@@ -439,10 +446,11 @@ def pdf(s: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "...
         ValueError: bad ``beta`` or ``convention``.
 
     Example:
-        >>> 0.4 < float(pdf(-1.8, 2)) < 0.5
+        >>> 0.4 < float(pdf(-1.8, beta=2)) < 0.5
         True
     """
-    return jnp.exp(logpdf(s, beta, convention=convention))
+    beta = resolve_beta(_beta, beta, "tracy_widom.pdf")
+    return jnp.exp(logpdf(x, beta=beta, convention=convention))
 
 
 def _ppf_tw(p: jax.Array, beta: int) -> jax.Array:
@@ -484,12 +492,14 @@ def _ppf_tw(p: jax.Array, beta: int) -> jax.Array:
 _j_ppf = jax.jit(_ppf_tw, static_argnums=1)
 
 
-def ppf(p: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "..."]:
+def ppf(
+    p: ArrayLike, _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> Float[Array, "..."]:
     """Quantile function (inverse CDF) of TW_β, to full precision in both tails.
 
     Args:
         p: probabilities in the open interval (0, 1).
-        beta: 1, 2 or 4.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"``.
 
     Returns:
@@ -499,9 +509,10 @@ def ppf(p: ArrayLike, beta: Any, *, convention: str = "tw") -> Float[Array, "...
         ValueError: ``p`` outside (0, 1) (when concrete), bad ``beta`` or ``convention``.
 
     Example:
-        >>> round(float(ppf(0.5, 2)), 6)
+        >>> round(float(ppf(0.5, beta=2)), 6)
         -1.804912
     """
+    beta = resolve_beta(_beta, beta, "tracy_widom.ppf")
     beta = _check_beta(beta)
     c = _scale(beta, convention)
     p = as_x(p, "p")
@@ -544,7 +555,9 @@ def _moments_cached(beta: int) -> tuple[float, float, float, float]:
     return m1, var, mu3 / var**1.5, mu4 / var**2 - 3.0
 
 
-def moments(beta: Any, *, convention: str = "tw") -> tuple[float, float, float, float]:
+def moments(
+    _beta: Any = _POSITIONAL_BETA, /, *, beta: Any = 1, convention: str = "tw"
+) -> tuple[float, float, float, float]:
     """(mean, variance, skewness, excess kurtosis) of TW_β, computed from the law itself.
 
     The raw moments are integrals of the tabulated ``F`` and ``1 − F`` (Gauss–Legendre on
@@ -554,7 +567,7 @@ def moments(beta: Any, *, convention: str = "tw") -> tuple[float, float, float, 
     (0.16524293846, 0.09344808766, 0.04919515659 here).
 
     Args:
-        beta: 1, 2 or 4.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"`` (β = 4: mean and scale times ``2^{−1/6}``).
 
     Returns:
@@ -564,9 +577,10 @@ def moments(beta: Any, *, convention: str = "tw") -> tuple[float, float, float, 
         ValueError: bad ``beta`` or ``convention``.
 
     Example:
-        >>> round(moments(2)[0], 9)
+        >>> round(moments(beta=2)[0], 9)
         -1.771086807
     """
+    beta = resolve_beta(_beta, beta, "tracy_widom.moments")
     beta = _check_beta(beta)
     c = _scale(beta, convention)
     m, v, sk, ku = _moments_tw(beta)
@@ -574,14 +588,21 @@ def moments(beta: Any, *, convention: str = "tw") -> tuple[float, float, float, 
 
 
 def sample(
-    key: Any, shape: Any, beta: Any, *, convention: str = "tw", dtype: Any = None
+    key: Any,
+    shape: Any,
+    _beta: Any = _POSITIONAL_BETA,
+    /,
+    *,
+    beta: Any = 1,
+    convention: str = "tw",
+    dtype: Any = None,
 ) -> Float[Array, "..."]:
     """I.i.d. TW_β draws by inversion of the CDF.
 
     Args:
         key: a ``jax.random`` key.
         shape: output shape (int or tuple of ints).
-        beta: 1, 2 or 4.
+        beta: 1, 2 or 4 (keyword; default 1).
         convention: ``"tw"`` or ``"beta_ensemble"``.
         dtype: float dtype (default: float64 iff x64 is on).
 
@@ -592,14 +613,15 @@ def sample(
         ValueError: bad ``beta``/``convention``; TypeError: bad key or dtype.
 
     Example:
-        >>> x = sample(jax.random.key(0), (1000,), 2)
+        >>> x = sample(jax.random.key(0), (1000,), beta=2)
         >>> x.shape
         (1000,)
     """
+    beta = resolve_beta(_beta, beta, "tracy_widom.sample")
     beta = _check_beta(beta)
     c = _scale(beta, convention)
     key = check_key(key)
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, int | np.integer):
         shape = (int(shape),)
     shape = tuple(int(d) for d in shape)
     dt = float_dtype(dtype)
