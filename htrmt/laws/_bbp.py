@@ -54,8 +54,8 @@ def location(
         model: ``"covariance"`` or ``"low_rank"``.
 
     Example:
-        >>> float(location(3.0, 2.0))  # (1 + 3)(1 + 1/6)
-        4.666666666666667
+        >>> round(float(location(3.0, 2.0)), 6)  # (1 + 3)(1 + 1/6)
+        4.666667
     """
     _check(Q, sigma, model)
     s = as_x(strength, "strength")
