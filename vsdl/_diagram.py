@@ -258,7 +258,7 @@ def simulate_diagram(
     import htrmt.sweep as sweep
 
     p_max = max(int(np.max(np.round(a * n))), 1)
-    grid = {
+    grid: dict[str, list[Any]] = {
         "tau": [float(x) for x in t],
         "alphas": [tuple(float(x) for x in a)],
         "n": [n],

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             "batches": batches,
             "phases": phases,
             "quick": bool(args.quick),
-            "x64": bool(jax.config.jax_enable_x64),
+            "x64": bool(jax.config.read("jax_enable_x64")),
             "seconds": time.perf_counter() - t0,
             "environment": environment(),
             "definitions": {
