@@ -27,9 +27,9 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
+from _timing import median_time  # noqa: E402
 
 import htrmt as ht  # noqa: E402
-from _timing import median_time  # noqa: E402
 
 
 def numpy_esd(W):

@@ -25,8 +25,9 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-import htrmt as ht  # noqa: E402
 from _timing import median_time  # noqa: E402
+
+import htrmt as ht  # noqa: E402
 
 
 def _numpy_esd(W: np.ndarray) -> np.ndarray:
@@ -35,7 +36,7 @@ def _numpy_esd(W: np.ndarray) -> np.ndarray:
 
 
 def _one_thread(fn, repeats: int) -> float:
-    """``median_time(fn)`` with the host BLAS limited to one thread (threadpoolctl; NaN without it)."""
+    """``median_time(fn)`` with the host BLAS on one thread (threadpoolctl; NaN without it)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover

@@ -38,8 +38,9 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from htrmt.laws import tracy_widom as tw  # noqa: E402
 from _timing import median_time  # noqa: E402
+
+from htrmt.laws import tracy_widom as tw  # noqa: E402
 
 
 def part_a(quick: bool = False) -> tuple[list[dict], str]:

@@ -40,12 +40,12 @@ if "--devices" in sys.argv:  # newer jax: the XLA flag is superseded by jax_num_
         jax.config.update("jax_num_cpu_devices", int(sys.argv[sys.argv.index("--devices") + 1]))
     except AttributeError:  # pragma: no cover - older jax uses the XLA flag above
         pass
+from _timing import median_time  # noqa: E402
 from scipy import special  # noqa: E402
 
 import vsdl  # noqa: E402
 from vsdl import simulation as sim  # noqa: E402
 from vsdl import theory as th  # noqa: E402
-from _timing import median_time  # noqa: E402
 
 
 def brute_force(alpha, tau, model):

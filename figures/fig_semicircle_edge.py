@@ -32,7 +32,9 @@ def main(argv=None) -> int:
     s = (lmax - 2.0) * N ** (2 / 3)
     ax.hist(s, bins=60, density=True, alpha=0.6, label=f"(λ_max − 2)·N^(2/3), {lmax.size} samples")
     t = np.linspace(-6, 4, 500)
-    ax.plot(t, np.asarray(ht.laws.tracy_widom.pdf(t, beta=1)), "r-", lw=1.5, label="Tracy–Widom β=1")
+    ax.plot(
+        t, np.asarray(ht.laws.tracy_widom.pdf(t, beta=1)), "r-", lw=1.5, label="Tracy–Widom β=1"
+    )
     ax.plot(t, np.asarray(ht.laws.tracy_widom.pdf(t, beta=2)), "k--", lw=1, label="Tracy–Widom β=2")
     ax.set_xlabel("scaled largest eigenvalue s")
     ax.set_title("edge: Tracy–Widom fluctuations, width N^(-2/3)")

@@ -1,4 +1,4 @@
-"""The tour: one matrix of every universality class, its ESD against its law, as a table and figures."""
+"""The tour: one matrix of every universality class, its ESD against its law, table and figures."""
 
 from __future__ import annotations
 

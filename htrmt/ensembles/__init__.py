@@ -1,7 +1,8 @@
 """Random-matrix samplers across the universality classes.
 
 Every sampler takes a ``jax.random`` key first and a static ``shape=(..., N, M)``; leading axes
-are a batch of independent matrices. The dtype follows ``jax_enable_x64`` unless ``dtype=`` is given.
+are a batch of independent matrices. The dtype follows ``jax_enable_x64`` unless ``dtype=`` is
+given.
 """
 
 from ._classes import CLASS_TABLE as CLASS_TABLE
