@@ -358,7 +358,8 @@ def density(
 
     Example:
         >>> import numpy as np, htrmt as ht
-        >>> d = ht.laws.levy.density(np.geomspace(1, 1e3, 5), 1.0, 2.0, N=None, runs=2)
+        >>> small = dict(population=256, runs=2, sweeps=(10, 10))  # quick, rough settings
+        >>> d = ht.laws.levy.density(np.geomspace(1, 1e3, 5), 1.0, 2.0, N=None, **small)
         >>> d.pdf.shape
         (5,)
 
@@ -467,9 +468,11 @@ def pdf(
     See :func:`density` for the arguments, the units and the error estimate.
 
     Example:
-        >>> import jax, numpy as np, htrmt as ht
-        >>> lam = ht.esd(ht.ensembles.pareto(jax.random.key(0), (1000, 500), mu=1.5))
-        >>> rho = ht.laws.levy.pdf(np.geomspace(1, 100, 8), 1.5, 2.0, N=1000)
+        >>> import numpy as np, htrmt as ht
+        >>> small = dict(population=256, runs=2, sweeps=(10, 10))  # quick, rough settings
+        >>> rho = ht.laws.levy.pdf(np.geomspace(1, 100, 8), 1.5, 2.0, N=1000, **small)
+        >>> rho.shape
+        (8,)
     """
     xa = as_x(x)
     d = density(
@@ -586,7 +589,8 @@ def cdf(
 
     Example:
         >>> import numpy as np, htrmt as ht
-        >>> F = ht.laws.levy.cdf(np.array([1.0, 10.0, 100.0]), 1.0, 2.0, N=None, runs=2)
+        >>> small = dict(population=256, runs=2, sweeps=(10, 10))  # quick, rough settings
+        >>> F = ht.laws.levy.cdf(np.array([1.0, 10.0, 100.0]), 1.0, 2.0, N=None, **small)
         >>> bool(np.all(np.diff(np.asarray(F)) > 0))
         True
     """
@@ -616,7 +620,7 @@ def sf(
     Example:
         >>> import numpy as np, htrmt as ht
         >>> x = np.array([2.0, 20.0])
-        >>> kw = dict(N=None, runs=2)
+        >>> kw = dict(N=None, population=256, runs=2, sweeps=(10, 10))
         >>> F, S = ht.laws.levy.cdf(x, 1.0, 2.0, **kw), ht.laws.levy.sf(x, 1.0, 2.0, **kw)
         >>> bool(np.allclose(np.asarray(F) + np.asarray(S), 1.0))
         True
