@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
+import time
 from pathlib import Path
 
 __all__ = ["Data", "available", "needs", "run"]
@@ -85,15 +86,19 @@ def run(
     for data in todo:
         if not data.exists(quick=quick, seed=seed):
             print(f"[figures] simulating {data} ...", flush=True)
+            t0 = time.perf_counter()
             data.make(quick=quick, seed=seed)
+            print(f"[figures] simulated {data} in {time.perf_counter() - t0:.1f} s", flush=True)
     status = {}
     for name in names:
         mod = importlib.import_module(f"figures.fig_{name}")
         argv = ["--out", out, "--seed", str(seed)] + (["--quick"] if quick else [])
         print(f"[figures] {name} ...", flush=True)
+        t0 = time.perf_counter()
         try:
             rc = mod.main(argv)
         except SystemExit as err:  # argparse errors
             rc = err.code if isinstance(err.code, int) else 1
+        print(f"[figures] {name} drawn in {time.perf_counter() - t0:.1f} s", flush=True)
         status[name] = int(rc or 0)
     return status

@@ -15,6 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 __all__ = [
     "is_concrete",
@@ -35,14 +36,18 @@ def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def _x64() -> bool:
+    return bool(jax.config.read("jax_enable_x64"))
+
+
 def float_dtype(dtype: Any = None) -> jnp.dtype:
     """The requested float dtype, or the default one (float64 iff ``jax_enable_x64``)."""
     if dtype is None:
-        return jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        return jnp.dtype(jnp.float64 if _x64() else jnp.float32)
     dt = jnp.dtype(dtype)
     if not jnp.issubdtype(dt, jnp.floating):
         raise TypeError(f"dtype must be a real floating dtype, got dtype={dt}")
-    if dt == jnp.float64 and not jax.config.jax_enable_x64:
+    if dt == jnp.float64 and not _x64():
         raise TypeError(
             "dtype=float64 requested but jax_enable_x64 is off; enable it with "
             "jax.config.update('jax_enable_x64', True)"
@@ -75,7 +80,7 @@ def as_float_array(x: Any, name: str, *, allow_int: bool = False) -> jax.Array:
                 f"convert it explicitly (e.g. {name}.astype(float))"
             )
         return jnp.asarray(x, dtype=float_dtype())
-    if isinstance(x, np.ndarray) and x.dtype == np.float64 and not jax.config.jax_enable_x64:
+    if isinstance(x, np.ndarray) and x.dtype == np.float64 and not _x64():
         return jnp.asarray(x, dtype=jnp.float32)
     return jnp.asarray(x)
 
@@ -87,14 +92,17 @@ def as_float_numpy(x: Any, name: str) -> np.ndarray:
     copied to a device and back.
     """
     if isinstance(x, np.ndarray) and x.dtype in (np.float64, np.float32):
-        if x.dtype == np.float64 and not jax.config.jax_enable_x64:
+        if x.dtype == np.float64 and not _x64():
             return x.astype(np.float32)
         return x
     return np.asarray(as_float_array(x, name))
 
 
-def check_finite(x: jax.Array, name: str) -> jax.Array:
-    """Raise if ``x`` contains NaN or Inf (eagerly when concrete, via ``eqx.error_if`` under jit)."""
+def check_finite(x: ArrayLike, name: str) -> Any:
+    """Raise if ``x`` contains NaN or Inf (eagerly when concrete, via ``eqx.error_if`` under jit).
+
+    Returns ``x`` itself when concrete (a NumPy array stays one), else the checked JAX array.
+    """
     if is_concrete(x):
         arr = np.asarray(x)
         if arr.size and not np.all(np.isfinite(arr)):

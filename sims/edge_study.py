@@ -101,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
 
     quick = args.quick
     Q = 2
-    tw_Ms = [20, 200, 2000] if quick else [20, 200, 2000, 20000]
+    tw_Ms = [20, 200] if quick else [20, 200, 2000, 20000]
     tw_num = 4000 if quick else 20000
-    crisp_Ms = [100, 400, 1600, 6400] if quick else [100, 316, 1000, 3162, 10000, 31623, 100000]
-    crisp_num = 1000 if quick else 4000
+    crisp_Ms = [100, 400, 1600] if quick else [100, 316, 1000, 3162, 10000, 31623, 100000]
+    crisp_num = 600 if quick else 4000
     mus = [1.0, 2.0, 3.0, 6.0] if quick else [1.0, 1.5, 2.0, 3.0, 6.0]
     ht_Ns = [32, 64, 128] if quick else [50, 100, 200, 400]
     ht_num = 40 if quick else 200

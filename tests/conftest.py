@@ -40,3 +40,13 @@ def getkey():
         return sub
 
     return _next
+
+
+# The end-to-end runs (every figure, the reproductions, the tour) take minutes each: scheduled
+# first, so that with ``-n 2`` the rest of the suite fills the other worker meanwhile instead of
+# one long test starting last.
+_LONG_FIRST = ("test_figures.py::test_all_figures_quick", "test_paper_repro.py::test_quick_repro")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda it: not any(k in it.nodeid for k in _LONG_FIRST))

@@ -50,7 +50,7 @@ def test_gamma_sampler_matches_scipy(key):
         assert st.kstest(x[i], st.gamma(alpha).cdf).pvalue > 0.01
 
 
-@pytest.mark.parametrize("beta", [1, 2])
+@pytest.mark.parametrize("beta", [pytest.param(1, marks=pytest.mark.slow), 2])
 def test_dense_and_tridiagonal_agree_in_distribution(getkey, beta):
     # Two-sample KS between 20000 tridiagonal and 4000 dense samples at N=20, M=10.
     # False-failure rate: 0.1% per comparison.
@@ -133,7 +133,7 @@ def test_tw_limits_other_ensembles_and_error_shrinks(getkey):
     assert d[2000] < d[10] - 0.01
 
 
-@pytest.mark.parametrize("model", ["laguerre", "hermite"])
+@pytest.mark.parametrize("model", [pytest.param("laguerre", marks=pytest.mark.slow), "hermite"])
 def test_truncation_is_harmless(key, model):
     # Same random draws: the full model vs its top-left block of the default size.
     M, N, num = 600, 1200, 100

@@ -177,6 +177,7 @@ def test_bad_input():
         ht.fit.marchenko_pastur(np.arange(50), 2.0)
 
 
+@pytest.mark.slow
 def test_ks_minimiser_is_exact():
     # The active-set KS fit returns the global minimiser of D(σ²): on Gaussian and heavy-tailed
     # spectra, from starts far off and at the optimum itself, no σ² on a dense grid (±3 nats,

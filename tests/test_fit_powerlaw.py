@@ -117,16 +117,34 @@ def test_search_matches_brute_force(ks, data):
     assert float(scan.xmin[jnp.argmin(scan.D)]) == float(fit.xmin)
 
 
-@pytest.mark.parametrize("ks", ["two_sided", "powerlaw"])
-def test_refined_bounds_search_matches_brute_force(monkeypatch, ks):
+def _refined_sample(name):
+    rng = np.random.default_rng(21)
+    if name == "pareto":
+        return pareto(rng, 1500, 2.5)
+    if name == "body_tail":
+        return body_tail(rng, 900, 600, 2.2)
+    return rng.lognormal(0, 1, 1500)
+
+
+@pytest.mark.parametrize(
+    "ks, sample",
+    [
+        ("two_sided", "body_tail"),
+        pytest.param("two_sided", "pareto", marks=pytest.mark.slow),
+        pytest.param("two_sided", "lognormal", marks=pytest.mark.slow),
+        pytest.param("powerlaw", "pareto", marks=pytest.mark.slow),
+        pytest.param("powerlaw", "body_tail", marks=pytest.mark.slow),
+        pytest.param("powerlaw", "lognormal", marks=pytest.mark.slow),
+    ],
+)
+def test_refined_bounds_search_matches_brute_force(monkeypatch, ks, sample):
     # Large samples (n > P._WITNESS_ABOVE) raise the bounds at the witnesses of each round's
     # exact evaluations. The same code path on a small sample (threshold lowered) against every
     # candidate on every point, and with xmax against the plain branch and bound.
     monkeypatch.setattr(P, "_WITNESS_ABOVE", 500)
     jax.clear_caches()
     try:
-        rng = np.random.default_rng(21)
-        for x in (pareto(rng, 1500, 2.5), body_tail(rng, 900, 600, 2.2), rng.lognormal(0, 1, 1500)):
+        for x in (_refined_sample(sample),):
             arr, k, n = brute_force(x, ks)
             fit = ht.fit.powerlaw(x, ks=ks)
             assert float(fit.xmin) == arr[k, 0]

@@ -75,6 +75,7 @@ def test_bad_types():
         L.density(np.array([1.0 + 1j]), 1.0, 2.0, N=100)
 
 
+@pytest.mark.slow
 def test_wishart_finite_n_matches_sampled_esd(key):
     # 4 matrices 1000×500, µ = 1.5: 2000 eigenvalues. Tolerance: the 1% critical value of the KS
     # statistic, 1.63/√n (conservative: eigenvalues are more regular than i.i.d. draws), plus the
@@ -89,6 +90,7 @@ def test_wishart_finite_n_matches_sampled_esd(key):
     assert d.pdf.shape == grid.shape and np.all(d.pdf >= 0)
 
 
+@pytest.mark.slow
 def test_limit_distance_falls_with_n_and_finite_n_law_is_closer(key):
     # Same number of eigenvalues (1600) at N = 100 (32 matrices) and N = 1600 (2 matrices), in the
     # limit units λ·N^(1−2/µ). The sampled ESD approaches the N → ∞ law as N grows, and at small N

@@ -18,6 +18,7 @@ L = ht.laws.levy
 FAST = dict(population=500, runs=2, sweeps=(20, 20))
 
 
+@pytest.mark.slow
 def test_cdf_against_simpson_of_pdf():
     """F from the log-grid trapezoid rule == cumulative Simpson of the pdf on a linear grid."""
     mu, Q = 1.0, 2.0

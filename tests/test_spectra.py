@@ -68,6 +68,7 @@ def test_singular_values(key):
     np.testing.assert_allclose(sv**2, ht.esd(W), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_esd_ks_to_mp_shrinks_with_n(key):
     # Finite-N ESD against the MP CDF: the KS distance must fall as N doubles (rigidity gives
     # roughly 1/N). Averaged over 4 matrices per size to smooth fluctuations.

@@ -22,7 +22,7 @@ import functools
 import math
 
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
 from .._checks import as_float_numpy, check_choice, check_finite, check_int, check_scalar
 from ..laws._marchenko_pastur import _cdf_t as _mp_cdf_t
@@ -314,7 +314,7 @@ def _fit_ks(x: np.ndarray, Q: float, sig2_0: float) -> float:
 
 
 def marchenko_pastur(
-    evals: Float[Array, " m"],
+    evals: Float[ArrayLike, " m"],
     Q: float,
     *,
     method: str = "ks",
@@ -444,7 +444,7 @@ def marchenko_pastur(
 
     def margin_of(sig2: float) -> float:
         s = s1 * sig2
-        return c_val * s if rule == "tw" else math.sqrt(s)
+        return c_val * s if c_val is not None else math.sqrt(s)
 
     def estimate(bulk: np.ndarray, sig2_prev: float, which: str) -> float:
         if which == "moment":

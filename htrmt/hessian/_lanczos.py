@@ -249,7 +249,7 @@ def top_eigenvalues(
     if tol is not None:
         scale = float(jnp.max(jnp.abs(theta)))
         worst = float(jnp.max(r))
-        if not np.isfinite(worst) or worst > tol * max(scale, np.finfo(np.float32).tiny):
+        if not np.isfinite(worst) or worst > tol * max(scale, float(np.finfo(np.float32).tiny)):
             raise ValueError(
                 f"too few Lanczos steps for the requested accuracy: num_steps={num_steps} leaves a "
                 f"Ritz residual {worst:.3g} > tol·max|θ| = {tol * scale:.3g} for the top k={k}; "

@@ -34,8 +34,8 @@ def split_params(model: Any) -> tuple[Any, Callable[[Any], Any]]:
     if _is_nnx(model):
         from flax import nnx
 
-        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-        return params, lambda p: nnx.merge(graphdef, p, rest)
+        graphdef, params, *rest = nnx.split(model, nnx.Param, ...)
+        return params, lambda p: nnx.merge(graphdef, p, *rest)
     import equinox as eqx
 
     params, static = eqx.partition(model, eqx.is_inexact_array)

@@ -44,7 +44,7 @@ import math
 from typing import Any
 
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
 from .._checks import as_float_numpy, check_finite, check_scalar
 from ..ensembles._phases import PHASES
@@ -165,7 +165,7 @@ def _null_cluster(lam: np.ndarray, th: PhaseThresholds, tol: float) -> tuple[int
 
 
 def classify(
-    evals: Float[Array, " m"],
+    evals: Float[ArrayLike, " m"],
     Q: float,
     *,
     thresholds: PhaseThresholds | None = None,

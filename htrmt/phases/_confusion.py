@@ -97,8 +97,8 @@ def confusion_matrix(
         if p not in PHASES:
             raise ValueError(f"phases must contain only {list(PHASES)}, got {p!r}")
     shp = []
-    for s in shapes:
-        s = check_shape(s, "shapes")
+    for shape in shapes:
+        s = check_shape(shape, "shapes")
         if len(s) != 2 or s[0] < s[1]:
             raise ValueError(f"each shape must be (N, M) with N >= M, got {s}")
         shp.append(s)
