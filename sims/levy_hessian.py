@@ -40,8 +40,10 @@ def _sim_levy(key, quick):
     import htrmt as ht
 
     N, Q, reps = (500, 2.0, 2) if quick else (1000, 2.0, 4)
-    npts = 28 if quick else 56
-    settings = dict(population=500, runs=2) if quick else dict(population=1000, runs=4)
+    npts = 20 if quick else 56
+    settings = (
+        dict(population=500, runs=2, sweeps=(20, 30)) if quick else dict(population=1000, runs=4)
+    )
     out, sizes = {}, {"N": N, "Q": Q, "matrices_per_mu": reps, "grid_points": npts, **settings}
     keys = jax.random.split(key, len(WISHART_MUS) + 1)
     for i, mu in enumerate(WISHART_MUS):
@@ -123,7 +125,7 @@ def _sim_hessian(key, quick):
     import htrmt as ht
 
     steps, width = (150, 24) if quick else (400, 32)
-    num_steps, num_probes = (60, 4) if quick else (100, 10)
+    num_steps, num_probes = (40, 3) if quick else (100, 10)
     k_model, k_slq, k_top = jax.random.split(key, 3)
     init, model, (X, y), xent, acc = _train_mlp(k_model, steps, width)
 
