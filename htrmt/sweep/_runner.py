@@ -17,14 +17,14 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import numpy as np
 
 from .._checks import check_int
 from ._batched import Batched, resolve_devices, split_params
-from ._grid import as_typed_key, canonical, expand_grid, fold_value, trial_keys
+from ._grid import as_typed_key, canonical, expand_grid, fold_value, point_hash, trial_keys
 from ._meta import atomic_write_bytes, atomic_write_json, environment, now
 from ._processes import Processes, describe, processes
 from ._store import (
@@ -46,6 +46,8 @@ from ._store import (
 )
 
 __all__ = ["run", "SweepStore"]
+
+_CALLS = [0]  # the number of coordinated runs this process has finished (names its barriers)
 
 
 def _fn_name(fn: Callable) -> str:
@@ -247,7 +249,7 @@ class SweepStore:
         """Write one point's results atomically, then append its index line."""
         atomic_write_bytes(
             self.out / POINTS_DIR / point_file(point),
-            writer=lambda f: np.savez(f, **results),
+            writer=lambda f: np.savez(f, **cast(dict[str, Any], results)),
         )
         self._index(i, point, seconds=round(seconds, 4))
 
@@ -319,7 +321,8 @@ def run(
     by running it again (with any number of processes).
 
     Args:
-        key: a ``jax.random`` key: the seed of the whole sweep.
+        key: a ``jax.random`` key: the seed of the whole sweep (or its raw data as a NumPy
+            ``uint32[2]`` array, made without running JAX: see ``coordinator_address``).
         fn: one trial, ``fn(key, **params) -> pytree of arrays``; pure and jit-compatible.
         grid: a dict of lists (the Cartesian product, last key fastest) or a list of dicts.
         trials: number of independent trials per point (static int >= 1).
@@ -414,7 +417,7 @@ def run(
                 "trials": trials,
                 "key": np.asarray(jax.random.key_data(key)).tolist(),
                 "key_impl": str(jax.random.key_impl(key)),
-                "x64": bool(jax.config.jax_enable_x64),
+                "x64": bool(jax.config.read("jax_enable_x64")),
             }
         )
     )
@@ -469,5 +472,7 @@ def run(
         finally:
             bar.close()
             store.close(computed)
-    procs.barrier(f"htrmt.sweep.run:{store.out.resolve()}:{store.run_no}")
+    # every process calls run the same number of times, so the n-th calls meet at one barrier
+    _CALLS[0] += 1
+    procs.barrier(f"htrmt.sweep.run:{_CALLS[0]}:{point_hash({'fp': canonical(fingerprint)})}")
     return load(out)
