@@ -30,7 +30,12 @@ class Processes:
     coordinated: bool = False
 
     def owns(self, i: int) -> bool:
-        """Whether the grid point at position ``i`` is this process's to compute."""
+        """Whether the grid point at position ``i`` is this process's to compute.
+
+        Example:
+            >>> [i for i in range(7) if Processes(index=1, count=3).owns(i)]
+            [1, 4]
+        """
         return i % self.count == self.index
 
     def barrier(self, name: str, timeout_s: float = 24 * 3600.0) -> None:
