@@ -272,6 +272,75 @@ class SweepStore:
         append_index(self.out, row, self.procs.index)
 
 
+def _check_static(
+    static: Iterable[str] | None, points: list[dict[str, Any]]
+) -> tuple[str, ...] | None:
+    """``static`` as a tuple of names of the grid's parameters (or ``None``)."""
+    if static is None:
+        return None
+    static = (static,) if isinstance(static, str) else tuple(static)
+    unknown = set(static) - set(points[0])
+    if unknown:
+        raise ValueError(
+            f"static names parameters not in the grid: {sorted(unknown)}; "
+            f"the grid has {sorted(points[0])}"
+        )
+    return static
+
+
+def _warn_shared_keys(points: list[dict[str, Any]]) -> None:
+    """Warn (at the caller of :func:`run`) about points whose keys collide."""
+    folds: dict[int, dict[str, Any]] = {}
+    for p in points:
+        h = fold_value(p)
+        if h in folds:
+            warnings.warn(
+                f"grid points {folds[h]} and {p} get the same random keys (a 31-bit hash "
+                "collision): their trials use common random numbers",
+                stacklevel=3,
+            )
+        folds[h] = p
+
+
+def _fingerprint(fn_name: str, points: list, trials: int, key: jax.Array) -> dict[str, Any]:
+    """What identifies a sweep: a folder holding another fingerprint is refused."""
+    return json.loads(
+        json.dumps(
+            {
+                "fn": fn_name,
+                "grid": points,
+                "trials": trials,
+                "key": np.asarray(jax.random.key_data(key)).tolist(),
+                "key_impl": str(jax.random.key_impl(key)),
+                "x64": bool(jax.config.read("jax_enable_x64")),
+            }
+        )
+    )
+
+
+def _new_sidecar(
+    fingerprint: dict[str, Any],
+    points: list[dict[str, Any]],
+    static: tuple[str, ...] | None,
+    fn: Callable,
+    user_meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``sweep.json`` of a new folder (its ``runs`` still empty)."""
+    return {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "axes": _axes(points),
+        "params": list(points[0]),
+        "static": list(static) if static is not None else None,
+        "fn_source_sha256": _fn_source_hash(fn),
+        "meta": user_meta,
+        "environment": environment(),
+        "created": now(),
+        "runs": [],
+        "complete": False,
+    }
+
+
 def run(
     key: jax.Array,
     fn: Callable[..., Any],
@@ -373,16 +442,7 @@ def run(
         raise TypeError(f"fn must be callable, got {fn!r}")
     trials = check_int(trials, "trials", ge=1)
     points = expand_grid(grid)
-    if static is not None:
-        if isinstance(static, str):
-            static = (static,)
-        static = tuple(static)
-        unknown = set(static) - set(points[0])
-        if unknown:
-            raise ValueError(
-                f"static names parameters not in the grid: {sorted(unknown)}; "
-                f"the grid has {sorted(points[0])}"
-            )
+    static_names = _check_static(static, points)
     fn_name = name if name is not None else _fn_name(fn)
     if not isinstance(fn_name, str):
         raise TypeError(f"name must be a str, got name={fn_name!r}")
@@ -395,46 +455,13 @@ def run(
         distributed=distributed,
     )
     key = as_typed_key(key)
-    folds: dict[int, dict[str, Any]] = {}
-    for p in points:
-        h = fold_value(p)
-        if h in folds:
-            warnings.warn(
-                f"grid points {folds[h]} and {p} get the same random keys (a 31-bit hash "
-                "collision): their trials use common random numbers",
-                stacklevel=2,
-            )
-        folds[h] = p
+    _warn_shared_keys(points)
     devs = resolve_devices(devices)
     chunk = trials if chunk_size is None else min(check_int(chunk_size, "chunk_size", ge=1), trials)
     chunk = -(-chunk // len(devs)) * len(devs)
 
-    fingerprint = json.loads(
-        json.dumps(
-            {
-                "fn": fn_name,
-                "grid": points,
-                "trials": trials,
-                "key": np.asarray(jax.random.key_data(key)).tolist(),
-                "key_impl": str(jax.random.key_impl(key)),
-                "x64": bool(jax.config.read("jax_enable_x64")),
-            }
-        )
-    )
-    env = environment()
-    new = {
-        "format": FORMAT,
-        "fingerprint": fingerprint,
-        "axes": _axes(points),
-        "params": list(points[0]),
-        "static": list(static) if static is not None else None,
-        "fn_source_sha256": _fn_source_hash(fn),
-        "meta": user_meta,
-        "environment": env,
-        "created": now(),
-        "runs": [],
-        "complete": False,
-    }
+    fingerprint = _fingerprint(fn_name, points, trials, key)
+    new = _new_sidecar(fingerprint, points, static_names, fn, user_meta)
     record = {
         "start": now(),
         "devices": [str(d) for d in devs],
@@ -463,7 +490,7 @@ def run(
         try:
             for i, p in todo:
                 bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in p.items()), refresh=False)
-                stat, dyn = split_params(p, static)
+                stat, dyn = split_params(p, static_names)
                 t0 = time.perf_counter()
                 res = batched(stat, dyn, trial_keys(key, p, trials), chunk)
                 store.write(i, p, res, time.perf_counter() - t0)
