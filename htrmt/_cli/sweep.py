@@ -12,10 +12,10 @@ import sys
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
-        help="show the status of a sweep output folder, or export its results as CSV",
+        help="run a sweep, show the status of its output folder, or export its results as CSV",
         description="Inspect a folder written by htrmt.sweep.run: what was run (grid, trials, "
         "key, devices, git commit), how many points are complete, and export the per-trial "
-        "scalar results as a CSV table.",
+        "scalar results as a CSV table. With --run, run or resume the sweep first.",
     )
     p.add_argument("folder", help="sweep output folder")
     p.add_argument("--csv", default=None, help="write the long table (one row per trial) here")
@@ -52,9 +52,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start jax.distributed, reading unset settings from the cluster (e.g. SLURM)",
     )
-    r.add_argument("--coordinator-address", default=None, metavar="HOST:PORT")
-    r.add_argument("--num-processes", type=int, default=None, metavar="N")
-    r.add_argument("--process-id", type=int, default=None, metavar="I")
+    r.add_argument(
+        "--coordinator-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="start jax.distributed with process 0's coordinator at HOST:PORT",
+    )
+    r.add_argument(
+        "--num-processes", type=int, default=None, metavar="N", help="processes sharing the grid"
+    )
+    r.add_argument(
+        "--process-id",
+        type=int,
+        default=None,
+        metavar="I",
+        help="this process's number (0..N-1); it computes the points i with i %% N == I",
+    )
     p.set_defaults(func=run)
 
 

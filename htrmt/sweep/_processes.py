@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from typing import Any
 
 import jax
@@ -45,9 +46,16 @@ class Processes:
         from jax._src import distributed
 
         client = distributed.global_state.client
-        if client is None:  # pragma: no cover - shut down in between
+        wait = getattr(client, "wait_at_barrier", None)
+        if wait is None:  # pragma: no cover - shut down in between, or another JAX
+            warnings.warn(
+                "jax.distributed offers no barrier here: this process returns without waiting "
+                "for the others' points",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             return
-        client.wait_at_barrier(name, int(timeout_s * 1000))
+        wait(name, int(timeout_s * 1000))
 
 
 def _backends_initialized() -> bool:
