@@ -3,7 +3,8 @@
 Fast: processes without a coordinator (explicit ``num_processes``/``process_id``) run one
 after the other in this process, their merged folder equal to a one-process run, resumable
 per process. Slow: two processes of one ``jax.distributed`` job on CPU, started from the
-``htrmt sweep`` command, equal to a one-process run.
+``htrmt sweep`` command, equal to a one-process run; two independent processes at once, one
+killed with SIGKILL and run again, complete every point once.
 """
 
 from __future__ import annotations
@@ -222,3 +223,92 @@ def test_atomic_write_exports_are_deprecated(tmp_path):
     assert json.loads((tmp_path / "a.json").read_text()) == {"x": 1}
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         sweep.nope  # noqa: B018
+
+
+SLOW_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    import jax, numpy as np
+    jax.config.update("jax_enable_x64", True)
+    from htrmt import sweep
+
+    def trial(key, *, a, n):
+        k1, k2 = jax.random.split(key)
+        x = jax.random.normal(k1, (n,)) * a
+        def nap(x):
+            time.sleep(float(os.environ.get("NAP", "0")))
+            return x
+        x = jax.pure_callback(nap, jax.ShapeDtypeStruct(x.shape, x.dtype), x,
+                              vmap_method="broadcast_all")
+        return {"x": x, "u": jax.random.uniform(k2)}
+
+    grid = {"a": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "n": [3]}
+    res = sweep.run(jax.random.key(11), trial, grid, trials=4, out=sys.argv[1], progress=False,
+                    num_processes=2, process_id=int(sys.argv[2]))
+    print("COMPUTED", res.meta["runs"][-1]["computed"], flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_independent_processes_resume_after_one_is_killed(tmp_path):
+    import signal
+    import time
+
+    script = tmp_path / "worker.py"
+    script.write_text(SLOW_WORKER)
+    env = dict(os.environ)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    out = tmp_path / "two"
+
+    def start(pid, nap):
+        return subprocess.Popen(
+            [sys.executable, str(script), str(out), str(pid)],
+            env={**env, "NAP": nap},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    p0, p1 = start(0, "0"), start(1, "0.5")  # both at once; process 1 slow, then killed
+    idx1 = out / "index-p1.jsonl"
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            if idx1.exists() and len(idx1.read_text().splitlines()) >= 1:
+                break
+            assert p1.poll() is None, p1.stderr.read()[-2000:] if p1.stderr else ""
+            time.sleep(0.05)
+        else:
+            pytest.fail("process 1 made no progress")
+        os.kill(p1.pid, signal.SIGKILL)
+        p1.wait(timeout=60)
+        stdout0, stderr0 = p0.communicate(timeout=240)
+    finally:
+        for p in (p0, p1):
+            if p.poll() is None:
+                p.kill()
+    assert p0.returncode == 0, stderr0[-3000:]
+    assert "COMPUTED 4" in stdout0
+    from htrmt.sweep._store import point_file, read_index
+
+    grid = {"a": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "n": [3]}
+    mine1 = sweep.expand_grid(grid)[1::2]
+    done1 = sum((out / "points" / point_file(p)).exists() for p in mine1)
+    assert 1 <= done1 < 4 and not sweep.load(out).complete
+    again = start(1, "0")
+    stdout1, stderr1 = again.communicate(timeout=240)
+    assert again.returncode == 0, stderr1[-3000:]
+    computed = int(stdout1.split("COMPUTED")[1].split()[0])
+    assert computed == 4 - done1  # nothing lost, nothing computed twice
+    assert len(list((out / "points").glob("*.npz"))) == 8
+    assert sorted(r["i"] for r in read_index(out)) == list(range(8))  # each point once
+    assert json.loads((out / "sweep.json").read_text())["complete"] is True
+
+    def plain(key, *, a, n):
+        k1, k2 = jax.random.split(key)
+        return {"x": jax.random.normal(k1, (n,)) * a, "u": jax.random.uniform(k2)}
+
+    one = sweep.run(jax.random.key(11), plain, grid, trials=4, out=tmp_path / "one", progress=False)
+    _assert_same(sweep.load(out), one)
