@@ -98,10 +98,10 @@ class SweepStore:
     :func:`run` is a loop over its methods::
 
         with store.open():                 # create the folder, hold this process's lock
-            store.verify(sidecar, record)  # refuse another sweep; record this run
+            store.verify(new, record, fn=fn)   # refuse another sweep; record this run
             store.repair()                 # undo what a killed run left behind
             done = store.done()            # the points complete on disk
-            for each point not done:
+            for i, point in store.mine():  # this process's share, if not in done:
                 store.write(i, point, results, seconds)
             store.close(computed)          # finish this run's record (also on an error)
 
@@ -115,7 +115,8 @@ class SweepStore:
         points: the sweep's grid points, in grid order.
         fingerprint: what identifies the sweep (fn name, grid, trials, key, x64); a folder with
             another fingerprint is refused.
-        procs: this process's share (default: one process doing every point).
+        procs: this process's share (a :class:`~htrmt.sweep._processes.Processes`; default:
+            one process doing every point).
     """
 
     def __init__(
