@@ -127,7 +127,14 @@ def point_hash(point: Mapping[str, Any]) -> str:
 
 
 def as_typed_key(key: Any) -> jax.Array:
-    """A new-style typed key (legacy ``uint32[2]`` keys are wrapped)."""
+    """A new-style typed key (legacy ``uint32[2]`` keys are wrapped).
+
+    The raw data of a key as a NumPy ``uint32[2]`` array (``np.array([0, seed], np.uint32)``
+    is the data of ``jax.random.key(seed)``) is accepted too: made without running JAX, it
+    lets :func:`htrmt.sweep.run` start ``jax.distributed`` itself.
+    """
+    if isinstance(key, np.ndarray) and key.dtype == np.uint32 and key.shape == (2,):
+        return jax.random.wrap_key_data(jax.numpy.asarray(key))
     key = check_key(key)
     if key.shape != ():
         raise ValueError(

@@ -91,7 +91,7 @@ def environment() -> dict[str, Any]:
         "process_count": jax.process_count(),
         "python": sys.version.split()[0],
         "time": now(),
-        "x64": bool(jax.config.jax_enable_x64),
+        "x64": bool(jax.config.read("jax_enable_x64")),
     }
 
 

@@ -1,45 +1,53 @@
-"""The grid × trials runner: vmapped trials, sharded over devices, resumable output."""
+"""The grid × trials runner: a short loop over a :class:`SweepStore`.
+
+The loop (:func:`run`) takes this process's share of the grid points, asks the store which of
+them are done, computes the others with :class:`~htrmt.sweep._batched.Batched` and hands each
+point's results to the store as soon as it completes. Everything about the output folder (what
+it must hold, how it is repaired after a kill, how several processes share it) is the store's.
+"""
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import inspect
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .._checks import check_int
-from ._grid import as_typed_key, canonical, expand_grid, fold_value, trial_keys
+from ._batched import Batched, resolve_devices, split_params
+from ._grid import as_typed_key, canonical, expand_grid, fold_value, point_hash, trial_keys
 from ._meta import atomic_write_bytes, atomic_write_json, environment, now
+from ._processes import Processes, describe, processes
 from ._store import (
     FORMAT,
-    INDEX_NAME,
-    LOCK_NAME,
     META_NAME,
     POINTS_DIR,
+    SIDECAR_LOCK_NAME,
     SweepMismatchError,
     SweepResults,
     append_index,
     fingerprint_diff,
-    leaf_name,
+    is_store_file,
     load,
+    lock_name,
     point_file,
     read_index,
     read_meta,
     repair_index,
 )
 
-__all__ = ["run"]
+__all__ = ["run", "SweepStore"]
+
+_CALLS = [0]  # the number of coordinated runs this process has finished (names its barriers)
 
 
 def _fn_name(fn: Callable) -> str:
@@ -65,57 +73,18 @@ def _axes(points: list[dict[str, Any]]) -> dict[str, list]:
     return axes
 
 
-def _resolve_devices(devices: Any) -> list:
-    if devices is None:
-        return list(jax.devices())
-    if isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
-        all_devs = jax.devices()
-        n = check_int(devices, "devices", ge=1)
-        if n > len(all_devs):
-            raise ValueError(f"devices={n} but only {len(all_devs)} devices are available")
-        return list(all_devs[:n])
-    devs = list(devices)
-    if not devs:
-        raise ValueError("devices is an empty list")
-    return devs
-
-
-def _split_params(
-    point: Mapping[str, Any], static: Iterable[str] | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    if static is None:
-        st = {k for k, v in point.items() if not (isinstance(v, float) and not isinstance(v, bool))}
-    else:
-        st = set(static)
-    stat = {k: v for k, v in point.items() if k in st}
-    dyn = {}
-    for k, v in point.items():
-        if k in st:
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise TypeError(
-                f"grid parameter {k}={v!r} is not a number, so it must be static: "
-                f"add {k!r} to static="
-            )
-        dyn[k] = v
-    return stat, dyn
-
-
 @contextlib.contextmanager
-def _lock(out: Path):
-    path = out / LOCK_NAME
+def _flock(path: Path, *, wait: bool, busy: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path``; without ``wait``, raise ``RuntimeError(busy)``."""
     f = open(path, "a+")
     try:
         try:
             import fcntl
 
             try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
-                raise RuntimeError(
-                    f"sweep output folder {str(out)!r} is in use by another running sweep "
-                    f"(it holds {str(path)!r}); wait for it or pick another folder"
-                ) from None
+                raise RuntimeError(busy) from None
         except ImportError:  # pragma: no cover - non-POSIX: no locking
             pass
         yield
@@ -123,82 +92,254 @@ def _lock(out: Path):
         f.close()
 
 
-_COMPILED: collections.OrderedDict = collections.OrderedDict()
-_COMPILED_MAX = 64
+class SweepStore:
+    """The output folder of one sweep, as one process of the run sees it.
 
+    :func:`run` is a loop over its methods::
 
-class _Batched:
-    """One compiled, sharded, vmapped trial function per set of static parameters.
+        with store.open():                 # create the folder, hold this process's lock
+            store.verify(new, record, fn=fn)   # refuse another sweep; record this run
+            store.repair()                 # undo what a killed run left behind
+            done = store.done()            # the points complete on disk
+            for i, point in store.mine():  # this process's share, if not in done:
+                store.write(i, point, results, seconds)
+            store.close(computed)          # finish this run's record (also on an error)
 
-    The jitted functions are kept in a small process-wide LRU cache keyed by (fn, static
-    parameters, devices), so running the same sweep function again in one process does not
-    recompile.
+    A point is complete iff its ``points/<h>.npz`` exists (written atomically). With several
+    processes (``procs.count > 1``) each one writes only the points it owns (``i % count``),
+    appends to its own index file and holds its own lock; ``sweep.json`` is only read, changed
+    and rewritten under ``.sidecar.lock``, so no write of one process can tear another's.
+
+    Args:
+        out: the output folder.
+        points: the sweep's grid points, in grid order.
+        fingerprint: what identifies the sweep (fn name, grid, trials, key, x64); a folder with
+            another fingerprint is refused.
+        procs: this process's share (a :class:`~htrmt.sweep._processes.Processes`; default:
+            one process doing every point).
     """
 
-    def __init__(self, fn: Callable, devices: list):
-        self.fn = fn
-        self.devices = devices
-        self.mesh = Mesh(np.asarray(devices, dtype=object), ("trials",))
-        self.sharded = NamedSharding(self.mesh, PartitionSpec("trials"))
-        self.replicated = NamedSharding(self.mesh, PartitionSpec())
-        self.dev_tag = tuple((d.platform, d.id) for d in devices)
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        points: list[dict[str, Any]],
+        fingerprint: Mapping[str, Any],
+        procs: Processes | None = None,
+    ):
+        self.out = Path(out)
+        self.points = points
+        self.fingerprint = dict(fingerprint)
+        self.procs = procs if procs is not None else Processes()
+        self.run_no = 0  # this run's number in the sidecar's "runs" (1-based), set by verify
+        self._record: dict[str, Any] = {}
 
-    def get(self, static: Mapping[str, Any]) -> Callable:
-        tag = (self.fn, canonical(static), self.dev_tag)
-        try:
-            f = _COMPILED.get(tag)
-        except TypeError:  # an unhashable callable: no caching
-            tag, f = None, None
-        if f is not None:
-            _COMPILED.move_to_end(tag)
-        else:
-            fn = self.fn
+    # -- locks ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def open(self) -> Iterator[SweepStore]:
+        """Create the folder and hold this process's lock on it for the ``with`` block.
 
-            def one(key, dyn):
-                return fn(key, **static, **dyn)
+        Raises:
+            RuntimeError: another running sweep (or the same process number of another run)
+                holds the lock.
+        """
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / POINTS_DIR).mkdir(exist_ok=True)
+        path = self.out / lock_name(self.procs.index)
+        busy = (
+            f"sweep output folder {str(self.out)!r} is in use by another running sweep "
+            f"(it holds {str(path)!r}); wait for it or pick another folder"
+        )
+        with _flock(path, wait=False, busy=busy):
+            yield self
 
-            f = jax.jit(
-                jax.vmap(one, in_axes=(0, None)),
-                in_shardings=(self.sharded, self.replicated),
-                out_shardings=self.sharded,
+    def _sidecar(self) -> contextlib.AbstractContextManager[None]:
+        return _flock(self.out / SIDECAR_LOCK_NAME, wait=True, busy="")
+
+    # -- the loop's steps ----------------------------------------------------------------------
+    def verify(self, new: Mapping[str, Any], record: Mapping[str, Any], *, fn: Callable) -> None:
+        """Refuse a folder holding something else, then record this run in ``sweep.json``.
+
+        Args:
+            new: the sidecar of a new folder (``fingerprint``, ``axes``, ``meta``, ...).
+            record: this run's entry of the sidecar's ``runs`` list.
+            fn: the trial function (its source is compared with the one recorded).
+
+        Raises:
+            SweepMismatchError: the folder is not empty and holds no sweep, holds another
+                format, or another sweep (the message names the folder and each difference).
+        """
+        out = self.out
+        with self._sidecar():
+            old = read_meta(out)
+            if old is None:
+                stray = [p.name for p in out.iterdir() if not is_store_file(p.name)]
+                if stray or any(
+                    not f.name.startswith(".tmp-") for f in (out / POINTS_DIR).iterdir()
+                ):
+                    raise SweepMismatchError(
+                        f"output folder {str(out)!r} is not empty and holds no {META_NAME} "
+                        f"(found {sorted(stray)[:5]}): refusing to write a sweep into it"
+                    )
+                sidecar = json.loads(json.dumps(dict(new), allow_nan=False))
+            elif old.get("format") != FORMAT:
+                raise SweepMismatchError(
+                    f"output folder {str(out)!r} holds format {old.get('format')!r}, "
+                    f"not {FORMAT!r}"
+                )
+            else:
+                diffs = fingerprint_diff(old["fingerprint"], self.fingerprint)
+                if diffs:
+                    raise SweepMismatchError(
+                        f"output folder {str(out)!r} holds a different sweep; refusing to mix "
+                        "them. Differences: " + "; ".join(diffs) + ". Use another folder or "
+                        "delete this one."
+                    )
+                sidecar = old
+                src = _fn_source_hash(fn)
+                if src is not None and old.get("fn_source_sha256") not in (None, src):
+                    warnings.warn(
+                        f"the source of {self.fingerprint['fn']} changed since {str(out)!r} was "
+                        "started; completed points keep their old results",
+                        stacklevel=3,
+                    )
+                sidecar["meta"] = {**sidecar.get("meta", {}), **new.get("meta", {})}
+                sidecar["environment"] = new["environment"]
+            self._record = dict(record)
+            sidecar["runs"].append(self._record)
+            self.run_no = len(sidecar["runs"])
+            # a killed rewrite of sweep.json leaves a temp file; only a holder of the sidecar
+            # lock writes one, so removing them here cannot race with another process
+            for f in out.iterdir():
+                if f.name.startswith(".tmp-"):
+                    f.unlink(missing_ok=True)
+            atomic_write_json(out / META_NAME, sidecar)
+
+    def mine(self) -> list[tuple[int, dict[str, Any]]]:
+        """This process's ``(position, point)`` pairs: those with ``i % count == index``."""
+        return [(i, p) for i, p in enumerate(self.points) if self.procs.owns(i)]
+
+    def repair(self) -> None:
+        """Undo what a killed run of this process left: temp files, a partial index line, points
+        written but not indexed (an index line marked ``"recovered"`` is appended for each).
+
+        Only this process's own points and index file are touched: the others' may be being
+        written right now.
+        """
+        out, me = self.out, self.procs.index
+        owner = {point_file(p): i % self.procs.count for i, p in enumerate(self.points)}
+        for f in (out / POINTS_DIR).iterdir():
+            if f.name.startswith(".tmp-"):
+                target = f.name[len(".tmp-") :].rsplit("-", 1)[0]
+                if owner.get(target, 0) == me:
+                    f.unlink(missing_ok=True)
+        repair_index(out, me)
+        indexed = {row.get("point") for row in read_index(out)}
+        for i, p in self.mine():
+            c = canonical(p)
+            if c not in indexed and (out / POINTS_DIR / point_file(p)).exists():
+                self._index(i, p, recovered=True)
+
+    def done(self) -> set[str]:
+        """The canonical forms (:func:`~htrmt.sweep._grid.canonical`) of the points on disk."""
+        pdir = self.out / POINTS_DIR
+        return {canonical(p) for p in self.points if (pdir / point_file(p)).exists()}
+
+    def write(
+        self, i: int, point: Mapping[str, Any], results: Mapping[str, np.ndarray], seconds: float
+    ) -> None:
+        """Write one point's results atomically, then append its index line."""
+        atomic_write_bytes(
+            self.out / POINTS_DIR / point_file(point),
+            writer=lambda f: np.savez(f, **cast(dict[str, Any], results)),
+        )
+        self._index(i, point, seconds=round(seconds, 4))
+
+    def close(self, computed: int) -> None:
+        """Finish this run's record: its end, the points it computed, whether all are done."""
+        with self._sidecar():
+            sidecar = read_meta(self.out)
+            if sidecar is None or len(sidecar.get("runs", [])) < self.run_no:  # pragma: no cover
+                return
+            record = sidecar["runs"][self.run_no - 1]
+            record["end"] = now()
+            record["computed"] = computed
+            sidecar["complete"] = len(self.done()) == len(self.points)
+            atomic_write_json(self.out / META_NAME, sidecar)
+
+    def _index(self, i: int, point: Mapping[str, Any], **extra: Any) -> None:
+        row = {"i": i, "point": canonical(point), "file": point_file(point), "run": self.run_no}
+        row["time"] = now()
+        row.update(extra)
+        append_index(self.out, row, self.procs.index)
+
+
+def _check_static(
+    static: Iterable[str] | None, points: list[dict[str, Any]]
+) -> tuple[str, ...] | None:
+    """``static`` as a tuple of names of the grid's parameters (or ``None``)."""
+    if static is None:
+        return None
+    static = (static,) if isinstance(static, str) else tuple(static)
+    unknown = set(static) - set(points[0])
+    if unknown:
+        raise ValueError(
+            f"static names parameters not in the grid: {sorted(unknown)}; "
+            f"the grid has {sorted(points[0])}"
+        )
+    return static
+
+
+def _warn_shared_keys(points: list[dict[str, Any]]) -> None:
+    """Warn (at the caller of :func:`run`) about points whose keys collide."""
+    folds: dict[int, dict[str, Any]] = {}
+    for p in points:
+        h = fold_value(p)
+        if h in folds:
+            warnings.warn(
+                f"grid points {folds[h]} and {p} get the same random keys (a 31-bit hash "
+                "collision): their trials use common random numbers",
+                stacklevel=3,
             )
-            if tag is not None:
-                _COMPILED[tag] = f
-                while len(_COMPILED) > _COMPILED_MAX:
-                    _COMPILED.popitem(last=False)
-        return f
-
-    def __call__(self, static, dyn, keys: jax.Array, chunk: int) -> dict[str, np.ndarray]:
-        f = self.get(static)
-        dyn_arrays = {k: jnp.asarray(v) for k, v in dyn.items()}
-        n = keys.shape[0]
-        parts: list[list[np.ndarray]] = []
-        names: list[str] | None = None
-        for start in range(0, n, chunk):
-            k = keys[start : start + chunk]
-            m = k.shape[0]
-            if m < chunk:  # pad with copies of the first key; the pad is dropped below
-                k = jnp.concatenate([k, jnp.broadcast_to(k[:1], (chunk - m,))])
-            k = jax.device_put(k, self.sharded)
-            out = f(k, dyn_arrays)
-            leaves = jax.tree_util.tree_flatten_with_path(out)[0]
-            if names is None:
-                names = [leaf_name(p) for p, _ in leaves]
-                if len(set(names)) != len(names):
-                    raise ValueError(f"the trial function's outputs have clashing names {names}")
-                parts = [[] for _ in names]
-            for i, (_, leaf) in enumerate(leaves):
-                parts[i].append(_to_host(leaf)[:m])
-        assert names is not None
-        return {name: np.concatenate(p, axis=0) for name, p in zip(names, parts, strict=True)}
+        folds[h] = p
 
 
-def _to_host(x: jax.Array) -> np.ndarray:
-    if jax.process_count() > 1:  # pragma: no cover - multi-host only
-        from jax.experimental import multihost_utils
+def _fingerprint(fn_name: str, points: list, trials: int, key: jax.Array) -> dict[str, Any]:
+    """What identifies a sweep: a folder holding another fingerprint is refused."""
+    return json.loads(
+        json.dumps(
+            {
+                "fn": fn_name,
+                "grid": points,
+                "trials": trials,
+                "key": np.asarray(jax.random.key_data(key)).tolist(),
+                "key_impl": str(jax.random.key_impl(key)),
+                "x64": bool(jax.config.read("jax_enable_x64")),
+            }
+        )
+    )
 
-        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-    return np.asarray(x)
+
+def _new_sidecar(
+    fingerprint: dict[str, Any],
+    points: list[dict[str, Any]],
+    static: tuple[str, ...] | None,
+    fn: Callable,
+    user_meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``sweep.json`` of a new folder (its ``runs`` still empty)."""
+    return {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "axes": _axes(points),
+        "params": list(points[0]),
+        "static": list(static) if static is not None else None,
+        "fn_source_sha256": _fn_source_hash(fn),
+        "meta": user_meta,
+        "environment": environment(),
+        "created": now(),
+        "runs": [],
+        "complete": False,
+    }
 
 
 def run(
@@ -214,6 +355,10 @@ def run(
     progress: bool = True,
     name: str | None = None,
     meta: Mapping[str, Any] | None = None,
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    distributed: bool | None = None,
 ) -> SweepResults:
     """Run ``fn`` for ``trials`` independent keys at every point of ``grid``, resumably.
 
@@ -234,12 +379,20 @@ def run(
     (sizes, strings, flags: changing them recompiles); the others are traced scalars (one
     compilation serves every value). By default floats are traced and everything else is static.
 
-    Multi-host (not tested here): the mesh spans ``jax.devices()`` of every process; every
-    process must call ``run`` with the same arguments and see the same output folder (a shared
-    file system), so that all agree on the points left to compute; process 0 writes.
+    Several processes (hosts, or processes of one host) share one sweep by grid points: each
+    calls ``run`` with the same arguments and the same output folder (a shared file system with
+    ``flock``), computes the points ``i`` with ``i % num_processes == process_id`` on its own
+    devices and writes them itself. They form one ``jax.distributed`` job (pass
+    ``coordinator_address``, or ``distributed=True`` to let JAX read every setting from SLURM and
+    the other clusters it knows, or start ``jax.distributed`` before calling ``run``), and then
+    every process returns once all points are done; or they run without a coordinator, given
+    ``num_processes`` and ``process_id``, each returning when its own share is done. The
+    finished folder is the same as that of one process, and a killed process's share is resumed
+    by running it again (with any number of processes).
 
     Args:
-        key: a ``jax.random`` key: the seed of the whole sweep.
+        key: a ``jax.random`` key: the seed of the whole sweep (or its raw data as a NumPy
+            ``uint32[2]`` array, made without running JAX: see ``coordinator_address``).
         fn: one trial, ``fn(key, **params) -> pytree of arrays``; pure and jit-compatible.
         grid: a dict of lists (the Cartesian product, last key fastest) or a list of dicts.
         trials: number of independent trials per point (static int >= 1).
@@ -254,6 +407,15 @@ def run(
         name: identity of ``fn`` recorded in and checked against the folder; default
             ``"<module>.<qualname>"``.
         meta: extra JSON-serialisable metadata for the sidecar (e.g. ``{"seed": 0}``).
+        coordinator_address: ``"host:port"`` of process 0: start ``jax.distributed`` with it
+            (must come before anything runs on a device: make ``key`` from raw key data such as
+            ``np.array([0, 0], np.uint32)``, or start ``jax.distributed`` yourself).
+        num_processes: the number of processes sharing the grid (with a coordinator: checked
+            against it, or read by JAX from the cluster when ``None``).
+        process_id: this process's number, ``0 <= process_id < num_processes``.
+        distributed: ``True``: start ``jax.distributed`` with JAX's cluster detection (SLURM,
+            Open MPI, Kubernetes, Cloud TPU) for the settings not given; ``False``: never use
+            it; ``None``: use it when it is running or ``coordinator_address`` is given.
 
     Returns:
         The :class:`SweepResults` of the folder (every point).
@@ -262,7 +424,8 @@ def run(
         SweepMismatchError: ``out`` holds a sweep with another grid, function name, key,
             number of trials or precision (``jax_enable_x64``); the message names the folder and
             each difference.
-        RuntimeError: another process is running a sweep in ``out``.
+        RuntimeError: another process is running a sweep in ``out`` (as this process
+            number), or ``jax.distributed`` was asked to start after JAX had run.
         TypeError, ValueError: bad arguments (named in the message).
 
     Example:
@@ -278,158 +441,43 @@ def run(
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {fn!r}")
-    key = as_typed_key(key)
     trials = check_int(trials, "trials", ge=1)
     points = expand_grid(grid)
-    if static is not None:
-        if isinstance(static, str):
-            static = (static,)
-        static = tuple(static)
-        unknown = set(static) - set(points[0])
-        if unknown:
-            raise ValueError(
-                f"static names parameters not in the grid: {sorted(unknown)}; "
-                f"the grid has {sorted(points[0])}"
-            )
-    folds: dict[int, dict[str, Any]] = {}
-    for p in points:
-        h = fold_value(p)
-        if h in folds:
-            import warnings
-
-            warnings.warn(
-                f"grid points {folds[h]} and {p} get the same random keys (a 31-bit hash "
-                "collision): their trials use common random numbers",
-                stacklevel=2,
-            )
-        folds[h] = p
-    devs = _resolve_devices(devices)
-    ndev = len(devs)
-    if chunk_size is None:
-        chunk = trials
-    else:
-        chunk = check_int(chunk_size, "chunk_size", ge=1)
-        chunk = min(chunk, trials)
-    chunk = -(-chunk // ndev) * ndev
+    static_names = _check_static(static, points)
     fn_name = name if name is not None else _fn_name(fn)
     if not isinstance(fn_name, str):
         raise TypeError(f"name must be a str, got name={fn_name!r}")
-
-    fingerprint = json.loads(
-        json.dumps(
-            {
-                "fn": fn_name,
-                "grid": points,
-                "trials": trials,
-                "key": np.asarray(jax.random.key_data(key)).tolist(),
-                "key_impl": str(jax.random.key_impl(key)),
-                "x64": bool(jax.config.jax_enable_x64),
-            }
-        )
-    )
     user_meta = json.loads(json.dumps(dict(meta or {}), allow_nan=False))
+    # before anything runs on a device: jax.distributed can only start before JAX has run
+    procs = processes(
+        coordinator_address=coordinator_address,
+        num_processes=num_processes,
+        process_id=process_id,
+        distributed=distributed,
+    )
+    key = as_typed_key(key)
+    _warn_shared_keys(points)
+    devs = resolve_devices(devices)
+    chunk = trials if chunk_size is None else min(check_int(chunk_size, "chunk_size", ge=1), trials)
+    chunk = -(-chunk // len(devs)) * len(devs)
 
-    out = Path(out)
-    writer = jax.process_index() == 0
-    if writer:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / POINTS_DIR).mkdir(exist_ok=True)
-    lock = _lock(out) if writer else contextlib.nullcontext()
-    with lock:
-        old = read_meta(out) if out.is_dir() else None
-        if old is None and writer:
-            stray = [
-                p.name
-                for p in out.iterdir()
-                if p.name not in (LOCK_NAME, POINTS_DIR, INDEX_NAME)
-                and not p.name.startswith(".tmp-")
-            ]
-            if stray or any(not f.name.startswith(".tmp-") for f in (out / POINTS_DIR).iterdir()):
-                raise SweepMismatchError(
-                    f"output folder {str(out)!r} is not empty and holds no {META_NAME} "
-                    f"(found {sorted(stray)[:5]}): refusing to write a sweep into it"
-                )
-        elif old is None:  # pragma: no cover - multi-host, process > 0 before process 0 wrote
-            pass
-        elif old.get("format") != FORMAT:
-            raise SweepMismatchError(
-                f"output folder {str(out)!r} holds format {old.get('format')!r}, not {FORMAT!r}"
-            )
-        else:
-            diffs = fingerprint_diff(old["fingerprint"], fingerprint)
-            if diffs:
-                raise SweepMismatchError(
-                    f"output folder {str(out)!r} holds a different sweep; refusing to mix them. "
-                    "Differences: " + "; ".join(diffs) + ". Use another folder or delete this one."
-                )
-        env = environment()
-        run_record = {
-            "start": now(),
-            "devices": [str(d) for d in devs],
-            "chunk_size": chunk,
-            "pid": os.getpid(),
-        }
-        if old is None:
-            sidecar = {
-                "format": FORMAT,
-                "fingerprint": fingerprint,
-                "axes": _axes(points),
-                "params": list(points[0]),
-                "static": list(static) if static is not None else None,
-                "fn_source_sha256": _fn_source_hash(fn),
-                "meta": user_meta,
-                "environment": env,
-                "created": now(),
-                "runs": [],
-                "complete": False,
-            }
-            sidecar = json.loads(json.dumps(sidecar, allow_nan=False))
-        else:
-            sidecar = old
-            src = _fn_source_hash(fn)
-            if src is not None and old.get("fn_source_sha256") not in (None, src):
-                import warnings
+    fingerprint = _fingerprint(fn_name, points, trials, key)
+    new = _new_sidecar(fingerprint, points, static_names, fn, user_meta)
+    record = {
+        "start": now(),
+        "devices": [str(d) for d in devs],
+        "chunk_size": chunk,
+        "pid": os.getpid(),
+        **describe(procs),
+    }
 
-                warnings.warn(
-                    f"the source of {fn_name} changed since {str(out)!r} was started; "
-                    "completed points keep their old results",
-                    stacklevel=2,
-                )
-            sidecar["meta"] = {**sidecar.get("meta", {}), **user_meta}
-            sidecar["environment"] = env
-        sidecar["runs"].append(run_record)
-        run_no = len(sidecar["runs"])
-        if writer:
-            atomic_write_json(out / META_NAME, sidecar)
-
-            # Repair what a killed run may have left: temp files, a partial index line,
-            # completed points whose index line was not written yet.
-            for d in (out, out / POINTS_DIR):
-                for f in d.iterdir():
-                    if f.name.startswith(".tmp-"):
-                        f.unlink(missing_ok=True)
-            repair_index(out)
-        indexed = {row.get("point") for row in read_index(out)} if writer else set()
-        done = set()
-        for i, p in enumerate(points):
-            c = canonical(p)
-            if (out / POINTS_DIR / point_file(p)).exists():
-                done.add(c)
-                if c not in indexed and writer:
-                    append_index(
-                        out,
-                        {
-                            "i": i,
-                            "point": c,
-                            "file": point_file(p),
-                            "run": run_no,
-                            "time": now(),
-                            "recovered": True,
-                        },
-                    )
-        todo = [(i, p) for i, p in enumerate(points) if canonical(p) not in done]
-
-        batched = _Batched(fn, devs)
+    store = SweepStore(out, points, fingerprint, procs)
+    with store.open():
+        store.verify(new, record, fn=fn)
+        store.repair()
+        done = store.done()
+        todo = [(i, p) for i, p in store.mine() if canonical(p) not in done]
+        batched = Batched(fn, devs)
         from tqdm.auto import tqdm
 
         bar = tqdm(
@@ -443,33 +491,16 @@ def run(
         try:
             for i, p in todo:
                 bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in p.items()), refresh=False)
-                stat, dyn = _split_params(p, static)
+                stat, dyn = split_params(p, static_names)
                 t0 = time.perf_counter()
                 res = batched(stat, dyn, trial_keys(key, p, trials), chunk)
-                dt = time.perf_counter() - t0
-                if writer:
-                    atomic_write_bytes(
-                        out / POINTS_DIR / point_file(p),
-                        writer=lambda f, res=res: np.savez(f, **res),
-                    )
-                    append_index(
-                        out,
-                        {
-                            "i": i,
-                            "point": canonical(p),
-                            "file": point_file(p),
-                            "run": run_no,
-                            "time": now(),
-                            "seconds": round(dt, 4),
-                        },
-                    )
+                store.write(i, p, res, time.perf_counter() - t0)
                 computed += 1
                 bar.update(1)
         finally:
             bar.close()
-            if writer:
-                run_record["end"] = now()
-                run_record["computed"] = computed
-                sidecar["complete"] = computed == len(todo)
-                atomic_write_json(out / META_NAME, sidecar)
+            store.close(computed)
+    # every process calls run the same number of times, so the n-th calls meet at one barrier
+    _CALLS[0] += 1
+    procs.barrier(f"htrmt.sweep.run:{_CALLS[0]}:{point_hash({'fp': canonical(fingerprint)})}")
     return load(out)

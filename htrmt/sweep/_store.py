@@ -4,12 +4,20 @@ Layout of an output folder::
 
     sweep.json        metadata sidecar: what was run (fingerprint), where and with what
     index.jsonl       append-only log, one JSON line per completed grid point
+    index-p<k>.jsonl  the same log of process k > 0 of a sweep over several processes
     points/<h>.npz    the results of one grid point (<h>: 16 hex digits of the point's hash)
-    .lock             advisory lock held while a run writes (released by the OS on any exit)
+    .lock             advisory lock held while a run writes (released by the OS on any exit);
+                      ``.lock-p<k>`` that of process k > 0
+    .sidecar.lock     lock held while a process reads, changes and rewrites ``sweep.json``
 
 A point is complete iff its ``.npz`` exists: it is written to a hidden temp file, fsynced
 and renamed into place (``os.replace``), so a reader never sees a partial file. The index line
 is appended after the rename; a run killed between the two is repaired on the next start.
+
+Several processes can write one folder at once: each computes and writes its own points and
+appends to its own index file (so a killed process's partial line never mixes with another's),
+:func:`read_index` merges the index files, and ``sweep.json`` is only changed under
+``.sidecar.lock``.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +41,40 @@ META_NAME = "sweep.json"
 INDEX_NAME = "index.jsonl"
 POINTS_DIR = "points"
 LOCK_NAME = ".lock"
+SIDECAR_LOCK_NAME = ".sidecar.lock"
+_SHARD = re.compile(r"index-p([1-9][0-9]*)\.jsonl")
+
+
+def index_name(process: int = 0) -> str:
+    """The index file a process appends to: ``index.jsonl`` for process 0."""
+    return INDEX_NAME if process == 0 else f"index-p{process}.jsonl"
+
+
+def lock_name(process: int = 0) -> str:
+    """The lock file a process holds while it runs: ``.lock`` for process 0."""
+    return LOCK_NAME if process == 0 else f"{LOCK_NAME}-p{process}"
+
+
+def is_store_file(name: str) -> bool:
+    """Whether ``name`` in an output folder is one of the store's own files (or a temp file)."""
+    return (
+        name in (META_NAME, INDEX_NAME, POINTS_DIR, SIDECAR_LOCK_NAME)
+        or name.startswith(LOCK_NAME + "-p")
+        or name == LOCK_NAME
+        or name.startswith(".tmp-")
+        or _SHARD.fullmatch(name) is not None
+    )
+
+
+def index_files(out: Path) -> list[Path]:
+    """The index files of a folder: ``index.jsonl`` first, then those of processes 1, 2, ..."""
+    shards = []
+    if out.is_dir():
+        for f in out.iterdir():
+            m = _SHARD.fullmatch(f.name)
+            if m:
+                shards.append((int(m.group(1)), f))
+    return [out / INDEX_NAME] + [f for _, f in sorted(shards)]
 
 
 class SweepMismatchError(ValueError):
@@ -51,26 +94,32 @@ def read_meta(out: Path) -> dict[str, Any] | None:
 
 
 def read_index(out: Path) -> list[dict[str, Any]]:
-    """The complete lines of ``index.jsonl`` (a killed write's partial line is skipped)."""
-    p = out / INDEX_NAME
-    if not p.exists():
-        return []
+    """The complete lines of every index file of ``out`` (a killed write's partial line skipped).
+
+    The lines of ``index.jsonl`` come first, then those of ``index-p1.jsonl``, ...
+    """
     rows = []
-    with open(p, "rb") as f:
-        data = f.read()
-    for line in data.split(b"\n"):
-        if not line.strip():
+    for p in index_files(out):
+        if not p.exists():
             continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+        with open(p, "rb") as f:
+            data = f.read()
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
     return rows
 
 
-def repair_index(out: Path) -> None:
-    """Drop a partial last line left by a killed append (the only non-append edit of the index)."""
-    p = out / INDEX_NAME
+def repair_index(out: Path, process: int = 0) -> None:
+    """Drop a partial last line left by a killed append (the only non-append edit of the index).
+
+    Only the index file of ``process`` is repaired: the others may be appended to right now.
+    """
+    p = out / index_name(process)
     if not p.exists():
         return
     with open(p, "rb+") as f:
@@ -83,9 +132,10 @@ def repair_index(out: Path) -> None:
             os.fsync(f.fileno())
 
 
-def append_index(out: Path, row: Mapping[str, Any]) -> None:
+def append_index(out: Path, row: Mapping[str, Any], process: int = 0) -> None:
+    """Append one line to the index file of ``process`` and fsync it."""
     line = (json.dumps(row, separators=(",", ":"), allow_nan=False) + "\n").encode()
-    with open(out / INDEX_NAME, "ab") as f:
+    with open(out / index_name(process), "ab") as f:
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
