@@ -179,6 +179,10 @@ def test_mean_bias_shape_dtype_jit():
     assert out.dtype == jnp.float32 and out.shape == (3,)
     jitted = jax.jit(lambda x: bbp.mean_bias(x, 400, 200, model="low_rank"))(s)
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(out), rtol=1e-6)
+    # fluctuation_std shares the checks and now also runs under jit.
+    sd = jax.jit(lambda x: bbp.fluctuation_std(x, 400, 200, model="low_rank"))(s)
+    ref = bbp.fluctuation_std(s, 400, 200, model="low_rank")
+    np.testing.assert_allclose(np.asarray(sd), np.asarray(ref), rtol=1e-6)
 
 
 def test_mean_bias_bad_input():
