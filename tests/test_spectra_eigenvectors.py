@@ -40,11 +40,14 @@ def test_matches_numpy_svd(shape, dtype, tol, key):
 def test_batch_equals_loop_and_normalization(key):
     W = jax.random.normal(key, (3, 40, 10))
     batched = top_eigenvectors(W, 2)
-    for i in range(3):
-        one = top_eigenvectors(W[i], 2)
-        for field in ("eigenvalues", "right", "left"):
-            got = np.asarray(getattr(batched, field))[i]
-            np.testing.assert_allclose(got, np.asarray(getattr(one, field)), atol=1e-12)
+    Wn = np.asarray(W)
+    for i in range(3):  # one matrix at a time, against numpy
+        lam, vec = np.linalg.eigh(Wn[i].T @ Wn[i] / 40)
+        np.testing.assert_allclose(np.asarray(batched.eigenvalues[i]), lam[::-1][:2], rtol=1e-12)
+        r = np.asarray(batched.right[i])
+        np.testing.assert_allclose(np.abs(np.sum(r * vec[:, ::-1][:, :2], axis=0)), 1.0, rtol=1e-10)
+        left = Wn[i] @ r / np.linalg.norm(Wn[i] @ r, axis=0)
+        np.testing.assert_allclose(np.asarray(batched.left[i]), left, atol=1e-12)
     raw = top_eigenvectors(W, 2, normalization="none")
     np.testing.assert_allclose(np.asarray(raw.eigenvalues), 40 * np.asarray(batched.eigenvalues))
     np.testing.assert_allclose(np.asarray(raw.right), np.asarray(batched.right), atol=1e-12)

@@ -13,6 +13,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._checks import check_choice, check_int, is_concrete
@@ -42,10 +43,10 @@ class Eigenpairs(eqx.Module):
     left: Float[Array, "... n k"]
 
 
-@functools.partial(jax.jit, static_argnames=("k", "normalization"))
-def _top(W: Array, k: int, normalization: str) -> tuple[Array, Array, Array]:
+@functools.partial(jax.jit, static_argnames=("k",))
+def _top(W: Array, k: int) -> tuple[Array, Array, Array]:
     W = oriented(W)
-    lam, vec = jnp.linalg.eigh(_gram(W, normalization))
+    lam, vec = jnp.linalg.eigh(_gram(W, "N"))
     lam = jnp.flip(lam[..., -k:], axis=-1)
     vec = jnp.flip(vec[..., -k:], axis=-1)
     # Deterministic signs: the entry of largest magnitude of each right vector is positive.
@@ -94,9 +95,11 @@ def top_eigenvectors(W: Any, k: int = 1, *, normalization: str = "N") -> Eigenpa
     if k > m:
         raise ValueError(f"k must be <= M = min(W.shape[-2:]) = {m}, got k={k}")
     if is_concrete(W):
-        if not bool(jnp.all(jnp.isfinite(W))):
+        if not np.all(np.isfinite(np.asarray(W))):
             _raise_nonfinite(W, "W")
     else:
         W = eqx.error_if(W, ~jnp.all(jnp.isfinite(W)), "W contains NaN or Inf")
-    lam, right, left = _top(W, k, normalization)
+    lam, right, left = _top(W, k)
+    if normalization == "none":  # the vectors do not depend on the normalization
+        lam = lam * jnp.asarray(max(W.shape[-2:]), lam.dtype)
     return Eigenpairs(eigenvalues=lam, right=right, left=left)
