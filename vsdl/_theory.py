@@ -718,6 +718,10 @@ def critical_load(
     Ising weights only: the spherical perceptron learns continuously in these theories (its
     saddle-point curve has no fold), so there is no transition to report.
 
+    The high-temperature spinodal, ``α/τ = 2.08207`` (the fold of ``s(R) − (α/τ)ε(R)``), has the
+    value of Baum & Lyuu's rigorous bound for perfect generalization, 2.08; it is not the
+    quenched (τ = 0) spinodal, which is 1.49263.
+
     Args:
         model: ``'ising'`` (``'spherical'`` raises: it has no first-order transition).
         theory: ``'annealed'`` (any τ), ``'high_temperature'`` (loads are ``α/τ``; τ ignored) or
@@ -735,7 +739,8 @@ def critical_load(
         1.245
 
     References:
-        Györgyi, Phys. Rev. A 41, 7097 (1990); Sompolinsky, Tishby & Seung, PRL 65, 1683 (1990).
+        Györgyi, Phys. Rev. A 41, 7097 (1990); Sompolinsky, Tishby & Seung, PRL 65, 1683 (1990);
+        Baum & Lyuu, Neural Comput. 3, 386 (1991).
     """
     _check_model_theory(model, theory)
     t = _as_grid(tau, "tau")

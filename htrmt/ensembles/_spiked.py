@@ -50,7 +50,8 @@ def spiked_covariance(
 
     The population covariance has eigenvalues ``σ²(1 + ℓ_i)`` (the spikes) and ``σ²``. A spike
     ``ℓ > Q^(-1/2)`` pops out of the MP bulk of ``esd(W)`` at
-    ``σ²(1 + ℓ)(1 + 1/(Qℓ))`` (see ``htrmt.laws.bbp``); below the threshold it sticks to λ+.
+    ``σ²(1 + ℓ)(1 + 1/(Qℓ))`` (see ``htrmt.laws.bbp``), its eigenvector at squared overlap
+    ``(1 − 1/(Qℓ²))/(1 + 1/(Qℓ))`` with ``v``; below the threshold it sticks to λ+.
 
     Args:
         key: a ``jax.random`` key.
@@ -92,8 +93,10 @@ def low_rank_signal(
 
     ``G`` has i.i.d. ``N(0, 1)`` entries; ``u_i`` (in R^N) and ``v_i`` (in R^M) are Haar-random
     orthonormal sets. In the normalisation of ``htrmt.esd`` (``WᵀW/N``) this is the model
-    ``W_rand + S u vᵀ`` with ``W_rand`` entries of variance ``σ²/N`` and unit u, v: a strength
-    ``S > Q^(-1/4)`` gives an outlier at ``σ²(1 + S²)(1/Q + S²)/S²`` (``htrmt.laws.bbp``).
+    ``W/√N = σ(Z + Σ_i S_i u_i v_iᵀ)`` with ``Z = G/√N`` of i.i.d. ``N(0, 1/N)`` entries: the
+    noise scale ``σ`` multiplies the signal too, so ``S`` is a signal-to-noise ratio. A strength
+    ``S > Q^(-1/4)`` gives an outlier at ``σ²(1 + S²)(1/Q + S²)/S²``, whose singular vectors
+    overlap ``u`` and ``v`` as ``htrmt.laws.bbp.overlap`` says.
 
     Args:
         key: a ``jax.random`` key.

@@ -28,8 +28,13 @@ The laws of ``G`` (or ``g`` and ``h``) are represented by populations of ``popul
 numbers, updated in parallel sweeps. Each update draws the *largest* ``top`` couplings of the
 ``n`` neighbours exactly (order statistics of ``n`` i.i.d. Pareto variables through the Rényi
 representation), pairs each with a random member of the other population, and replaces the
-``n − top`` smaller couplings by their conditional mean times the population mean (exact in the
-limit, where the small terms self-average). In the ``N → ∞`` limit for ``µ < 2`` the couplings
+``n − top`` smaller couplings by their conditional mean times the population mean. That
+replacement is an approximation controlled by ``top``, not exact (not even as ``N → ∞``): the
+sum of the small terms is dominated by the couplings just below the cut, so its fluctuations,
+which the mean leaves out, fall only slowly as ``top`` grows. Going from the default
+``top = 16`` to 64 moved the density by up to 1 % (µ = 1, N → ∞, Wishart and Wigner), 2.5 %
+(µ = 1.5, N = 500, in the bulk, within its statistical error) and 0.4 % (µ = 3, N = 500): a
+few percent at most at the default. In the ``N → ∞`` limit for ``µ < 2`` the couplings
 are the points ``(C/Γ_k)^(2/µ)`` of a Poisson process (``Γ_k`` the arrival times of a unit-rate
 Poisson process). The density is ``ρ(λ) = −Im E[G(λ + iη)]/π``, measured at the broadenings
 ``η`` and ``2η`` (``η = eta · λ`` for Wishart, ``eta · max(|x|, 1)`` for Wigner) with common
@@ -339,7 +344,9 @@ def density(
             2η``
             extrapolated to 0; ``λ_ref = 0`` for Wishart (purely relative), 1 for Wigner.
         population: population size per run.
-        top: number of largest couplings per node drawn exactly (>= 2).
+        top: number of largest couplings per node drawn exactly (>= 2); the rest enter through
+            their mean, an approximation whose error (a few percent at most at 16) falls as
+            ``top`` grows.
         resample: redraws of the largest coupling per member in the measurement (variance reduction
             in the far tail).
         runs: independent population runs (the error estimate is their standard error).
