@@ -41,6 +41,11 @@ class PhaseDiagram:
             spherical weights ``"crossover"`` (where ε = good_error). Lines are sampled on a finer
             τ grid than the diagram's.
         simulation: a :class:`vsdl.simulation.MonteCarloResult` on the same grid, or None.
+        replicon: the replicon (de Almeida–Thouless) factor of the replica-symmetric state that
+            matters at each point, shape ``(nt, na)``: the equilibrium state when it is interior
+            (poor or good), else the largest over the metastable interior states; NaN where
+            the perfect state is the only one. None for the annealed and high-temperature
+            theories (they have no replicas). The RS state is locally stable where it is < 1.
     """
 
     alpha: np.ndarray
@@ -53,6 +58,7 @@ class PhaseDiagram:
     num_stable: np.ndarray
     lines: dict
     simulation: Any = None
+    replicon: np.ndarray | None = None
 
     def phase_names(self) -> np.ndarray:
         """The phase of each point as strings, shape ``(nt, na)``."""
@@ -174,8 +180,31 @@ def phase_diagram(
             f"simulation has shape {np.shape(simulation.epsilon)}, the grid is {A.shape} (nt, na)"
         )
     return PhaseDiagram(
-        a, t, model, theory, float(good_error), eps, phase, b.num_stable, lines, simulation
+        a,
+        t,
+        model,
+        theory,
+        float(good_error),
+        eps,
+        phase,
+        b.num_stable,
+        lines,
+        simulation,
+        _relevant_replicon(b),
     )
+
+
+def _relevant_replicon(b: _th.Branches) -> np.ndarray | None:
+    """The replicon factor of the equilibrium interior state, else of the metastable ones."""
+    if b.replicon is None:
+        return None
+    gi = b.global_index[..., None]
+    eq = np.take_along_axis(b.replicon, gi, -1)[..., 0]
+    interior = b.valid & b.stable & (b.epsilon > 0)
+    meta = np.where(interior, b.replicon, -np.inf).max(-1)
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.isfinite(eq), eq, meta)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 # ----------------------------------------------------------------------------- Monte Carlo grid

@@ -126,6 +126,8 @@ def compute_diagram(
         "phase": dgm.phase,
         "num_stable": dgm.num_stable,
     }
+    if dgm.replicon is not None:
+        arrays["replicon"] = dgm.replicon
     for name, (tl, al) in dgm.lines.items():
         arrays[f"line_{name}_tau"] = np.asarray(tl, float)
         arrays[f"line_{name}_alpha"] = np.asarray(al, float)
@@ -197,5 +199,6 @@ def load_diagram(out: str | os.PathLike):
         z["num_stable"],
         lines,
         sim,
+        z["replicon"] if "replicon" in z.files else None,
     )
     return dgm, meta
