@@ -83,3 +83,97 @@ def test_spherical_rs_low_temperature_large_load_converges():
     assert np.all(rs.epsilon >= cold.epsilon) and np.all(cold.epsilon - zero < 1e-4)
     assert np.all(rs.epsilon - zero < 2e-3)
     assert float(rs.epsilon[1]) == pytest.approx(0.020805, abs=2e-5)
+
+
+# ----------------------------------------------------------------------------- frozen 1RSB
+
+_LOADS = np.array([1.0, 1.24, 1.26337, 1.4, 2.0])  # one descent per load, cached across tests
+
+
+@pytest.fixture(scope="module")
+def glass02():
+    return th.frozen_rsb(_LOADS, 0.2)
+
+
+def test_frozen_rsb_statuses(glass02):
+    names = glass02.status_names().tolist()
+    assert names == [
+        "replica_symmetric",
+        "replica_symmetric",
+        "replica_symmetric",
+        "glass",
+        "no_solution",
+    ]
+    assert list(th.RSB_STATUSES[:3]) == ["glass", "replica_symmetric", "no_solution"]
+    # below the τ = 0 transition the RS entropy never vanishes; above it τ_K rises with α
+    tk = glass02.tau_freeze
+    assert tk[0] == 0.0 and tk[1] == 0.0 and 0.0 < tk[2] < tk[3]
+    assert np.isnan(tk[4])  # the branch ends at its spinodal before its entropy vanishes
+    # no silent NaN: every NaN state carries a status that says there is none
+    none = ~np.isfinite(glass02.epsilon)
+    assert np.all(glass02.status[none] == th.RSB_STATUSES.index("no_solution"))
+    assert np.all(glass02.m[~none] <= 1.0)
+
+
+def test_frozen_rsb_rs_state_at_the_transition(glass02):
+    # α_c(τ = 0.2) = 1.26337 from the R-parametrised RS curve: here the direct solve at that load
+    # has free entropy 0 (the perfect state's), entropy +0.034 and the curve's ε = 0.25899
+    i = 2
+    assert abs(float(glass02.free_entropy[i])) < 2e-4
+    assert float(glass02.entropy[i]) == pytest.approx(0.034, abs=1e-3)
+    assert float(glass02.epsilon[i]) == pytest.approx(0.25899, abs=1e-4)
+    assert float(glass02.m[i]) == 1.0
+
+
+def test_frozen_rsb_glass_is_the_rs_state_at_zero_entropy(glass02):
+    from vsdl import _rsb
+
+    i = 3
+    tk = float(glass02.tau_freeze[i])
+    assert float(glass02.m[i]) == pytest.approx(0.2 / tk)
+    assert float(glass02.entropy[i]) == 0.0
+    # the RS state at τ_K has zero entropy and the glass's overlaps and energy
+    q, R, s, e, ok = _rsb._state(
+        np.array([1.4]), np.array([tk]), np.array([glass02.R[i]]), np.array([glass02.q0[i]])
+    )
+    assert ok[0] and abs(s[0]) < 1e-5
+    assert float(R[0]) == pytest.approx(float(glass02.R[i]), abs=1e-6)
+    # frozen: the free entropy is −e/τ, continuous with the RS one at τ_K
+    assert float(glass02.free_entropy[i]) == pytest.approx(-float(glass02.energy[i]) / 0.2)
+    assert float(glass02.q0[i]) < float(glass02.R[i])
+
+
+def test_frozen_rsb_m_is_continuous_through_tau_k():
+    g = th.frozen_rsb(1.4, np.array([0.1, 0.2, 0.3]))
+    tk = float(g.tau_freeze[0])
+    assert 0.2 < tk < 0.3
+    np.testing.assert_allclose(g.m[:2], [0.1 / tk, 0.2 / tk])
+    assert g.status_names().tolist() == ["glass", "glass", "replica_symmetric"]
+    assert float(g.entropy[2]) > 0 and float(g.epsilon[0]) == float(g.epsilon[1])
+
+
+@pytest.mark.parametrize(
+    "alpha,tau,match", [(1.0, 0.0, "tau"), (0.0, 0.2, "alpha"), (1.0, -1.0, "tau")]
+)
+def test_frozen_rsb_bad_input(alpha, tau, match):
+    with pytest.raises(ValueError, match=match):
+        th.frozen_rsb(alpha, tau)
+
+
+@pytest.mark.slow
+def test_rs_entropy_reference_numbers_tau02():
+    # the RS entropy of the metastable state: +0.034 at α_c, −0.058 at the spinodal (τ = 0.2)
+    cl = th.critical_load(model="ising", theory="quenched", tau=0.2)
+    b = th.branches(
+        np.array([float(cl.alpha_c), float(cl.alpha_spinodal) - 1e-6]),
+        0.2,
+        model="ising",
+        theory="quenched",
+    )
+    assert float(b.entropy[0, 0]) == pytest.approx(0.034, abs=1e-3)
+    assert float(b.entropy[1, 0]) == pytest.approx(-0.058, abs=1e-3)
+    # and the frozen glass exists past the RS spinodal at this τ
+    g = th.frozen_rsb(float(cl.alpha_spinodal) + 0.05, 0.2)
+    assert g.status_names().tolist() == "glass"
+    # the replicon of the τ = 0.2 poor state at α_c stays well below 1
+    assert float(b.replicon[0, 0]) < 0.55

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STATUSES", "FrozenRSB", "frozen_rsb"]
+__all__ = ["STATUSES", "FrozenRSB", "freezing_temperature", "frozen_rsb"]
 
 STATUSES = ("glass", "replica_symmetric", "no_solution", "unresolved")
 """``status`` codes of :class:`FrozenRSB`: ``glass`` (τ < τ_K: the frozen 1RSB state, m < 1),
@@ -90,11 +90,11 @@ class FrozenRSB:
         return np.asarray(STATUSES, dtype=object)[self.status]
 
 
-def _state(alpha, tau, R0, q0):
+def _state(alpha, tau, R0, q0, iters: int = 12):
     """RS poor state at (α, τ) from a warm start: ``(q, R, s, e, ok)`` (flat arrays)."""
     from ._quenched_t import energy, solve_ising
 
-    q, R, f, conv = solve_ising(alpha, tau, R0, q0)
+    q, R, f, conv = solve_ising(alpha, tau, R0, q0, iters=iters)
     beta = 1.0 / tau
     with np.errstate(invalid="ignore"):
         e = energy(q, R, beta, alpha)
@@ -134,7 +134,7 @@ def _freeze(alpha: np.ndarray) -> tuple:
     S = np.full((n, _STEPS + 1), np.nan)
     E = np.full((n, _STEPS + 1), np.nan)
     OK = np.zeros((n, _STEPS + 1), bool)
-    q, R, s, e, ok = _state(alpha, taus[:, 0], R_ann, None)
+    q, R, s, e, ok = _state(alpha, taus[:, 0], R_ann, None, iters=60)
     ok &= s >= 0
     conv0 = ok.copy()
     Q[:, 0], RR[:, 0], S[:, 0], E[:, 0], OK[:, 0] = q, R, s, e, ok
@@ -204,9 +204,20 @@ def frozen_rsb(alpha: Any, tau: Any) -> FrozenRSB:
             "version-space entropy of the RS branches is the criterion: vsdl.theory.branches)"
         )
     A, T = np.broadcast_arrays(a, t)
+    return _frozen_rsb_from(np.unique(A), A, T)
+
+
+def freezing_temperature(alpha: np.ndarray) -> np.ndarray:
+    """``τ_K(α)`` for 1-D loads: 0 where the RS entropy stays >= 0, NaN without a crisis."""
+    tau_b, crisis, *_, conv0 = _freeze_cached(tuple(np.asarray(alpha, float).tolist()))
+    return np.where(conv0 & (crisis | (tau_b == 0)), tau_b, np.nan)
+
+
+def _frozen_rsb_from(ua: np.ndarray, A: np.ndarray, T: np.ndarray) -> FrozenRSB:
+    """:func:`frozen_rsb` with the descents run on the sorted loads ``ua`` (which hold ``A``)."""
     shape = A.shape
     af, tf = A.ravel(), T.ravel()
-    ua, inv = np.unique(af, return_inverse=True)
+    inv = np.searchsorted(ua, af)
     tau_b, crisis, qb, Rb, eb, taus, Q, RR, OK, conv0 = _freeze_cached(tuple(ua.tolist()))
     n = af.size
     nan = lambda: np.full(n, np.nan)  # noqa: E731
