@@ -10,7 +10,7 @@ teacher–student overlap ``R`` (``q ≠ R`` away from τ = 0):
 ``∂f/∂q = ∂f/∂R = 0`` (analytic gradients below; a damped Newton iteration with a finite-difference
 Jacobian, vectorised over points). Limits used to validate it: τ → 0 gives ``q = R`` and the
 version-space theory; τ → ∞ with α/τ fixed gives the high-temperature closed form.
-The de Almeida–Thouless stability of this solution is not computed.
+Its replicon (de Almeida–Thouless) factor is :func:`replicon`, for both weight priors.
 """
 
 from __future__ import annotations

@@ -190,7 +190,7 @@ def frozen_rsb(alpha: Any, tau: Any) -> FrozenRSB:
     Example:
         >>> g = frozen_rsb(1.4, 0.2)
         >>> str(g.status_names()), round(float(g.tau_freeze), 2), round(float(g.m), 2)
-        ('glass', 0.29, 0.69)
+        ('glass', 0.22, 0.91)
     """
     from . import _theory as th
 
