@@ -66,6 +66,7 @@ def test_phase_diagram_replicon_column():
     assert np.all(d.replicon[0, :3] < 1.0)
     assert d.replicon[0, 1] == pytest.approx(0.4008, abs=1e-3)
     assert np.isnan(d.replicon[0, 3])  # perfect state only
+    assert d.parisi_m is None and "glass" not in d.lines  # τ = 0 only: the RS criterion
     assert vsdl.phase_diagram([1.0], [0.5], theory="annealed").replicon is None
 
 
@@ -177,3 +178,29 @@ def test_rs_entropy_reference_numbers_tau02():
     assert str(g.status_names()) == "glass"
     # the replicon of the τ = 0.2 poor state at α_c stays well below 1
     assert float(b.replicon[0, 0]) < 0.55
+
+
+@pytest.mark.slow
+def test_phase_diagram_glass_region_and_line(tmp_path):
+    alpha, tau = [1.0, 1.4, 1.7, 2.2], [0.1, 0.5]
+    d = vsdl.phase_diagram(alpha, tau, model="ising", theory="quenched")
+    names = d.phase_names()
+    assert names[0, 1] == "spin_glass" and names[0, 0] == "poor"
+    assert names[0, 2] == "perfect"  # past the end of the glass line: no frozen solution
+    assert names[1].tolist() == ["poor", "poor", "coexistence", "perfect"]
+    tk = float(th.frozen_rsb(1.4, 0.1).tau_freeze)
+    assert float(d.parisi_m[0, 1]) == pytest.approx(0.1 / tk)
+    assert d.parisi_m[1, 1] == 1.0 and np.isnan(d.parisi_m[0, 3])
+    tl, al = d.lines["glass"]
+    cl0 = th.critical_load(model="ising", theory="quenched")
+    assert tl[0] == 0.0 and al[0] == pytest.approx(float(cl0.alpha_c))
+    assert np.all(np.diff(tl) > 0) and np.all(np.diff(al) > 0)
+    # the line ends on the spinodal
+    sp = th.critical_load(model="ising", theory="quenched", tau=float(tl[-1]))
+    assert float(al[-1]) == pytest.approx(float(sp.alpha_spinodal), abs=0.03)
+    # saved and read back with its columns
+    dgm, _ = vsdl.compute_diagram(alpha, tau, tmp_path, monte_carlo=False)
+    back, _ = vsdl.load_diagram(tmp_path)
+    np.testing.assert_array_equal(back.parisi_m, dgm.parisi_m)
+    np.testing.assert_array_equal(back.replicon, dgm.replicon)
+    np.testing.assert_array_equal(back.lines["glass"][1], dgm.lines["glass"][1])

@@ -48,7 +48,7 @@ class PhaseDiagram:
         simulation: a :class:`vsdl.simulation.MonteCarloResult` on the same grid, or None.
         parisi_m: the Parisi parameter ``m = τ/τ_K`` of the frozen glass where it exists (1 where
             the RS poor state stands, NaN where there is none), shape ``(nt, na)``; quenched
-            Ising theory only (NaN at τ = 0), else None.
+            Ising theory with some τ > 0 only (NaN at τ = 0), else None.
         replicon: the replicon (de Almeida–Thouless) factor of the replica-symmetric state that
             matters at each point, shape ``(nt, na)``: the equilibrium state when it is interior
             (poor or good), else the largest over the metastable interior states; NaN where
@@ -166,8 +166,8 @@ def phase_diagram(
     phase = _classify(b, model, theory, A, T, good_error)
     parisi_m = None
     glass_line = None
-    if model == "ising" and theory == "quenched":
-        parisi_m, glass_line = _frozen_glass(a, A, T)
+    if model == "ising" and theory == "quenched" and np.any(t > 0):
+        parisi_m, glass_line = _frozen_glass(a, A, T, line=t.size > 1)
         hot = T > 0
         interior = (b.valid & b.stable & (b.epsilon > 0)).any(-1)
         glassy = hot & np.isfinite(parisi_m) & (parisi_m < 1.0) & (b.global_epsilon == 0)
@@ -215,21 +215,24 @@ def phase_diagram(
     )
 
 
-def _frozen_glass(a: np.ndarray, A: np.ndarray, T: np.ndarray):
-    """Parisi m on the grid and the glass line ``(τ_K(α), α)`` of the quenched Ising theory."""
+def _frozen_glass(a: np.ndarray, A: np.ndarray, T: np.ndarray, line: bool = True):
+    """Parisi m on the grid and the glass line ``(τ_K(α), α)`` of the quenched Ising theory
+    (None when ``line`` is False: a single temperature)."""
     from . import _rsb
 
     a0 = float(_th.critical_load(model="ising", theory="quenched").alpha_c)
     hi = max(float(a.max()), a0 + 0.1)
     # α samples of the line: where τ_K rises from 0 (at α_c(0)) to the spinodal
     al = a0 + (hi - a0) * np.linspace(0.0, 1.0, 13)[1:] ** 1.5
-    al = al[al <= min(hi, 2.6)]
+    al = al[al <= min(hi, 2.6)] if line else al[:0]
     ua = np.unique(np.concatenate([a, al]))
     m = np.full(A.shape, np.nan)
     hot = T > 0
     # one descent per load serves both the grid and the line (cached on the set of loads)
     if np.any(hot):
         m[hot] = _rsb._frozen_rsb_from(ua, A[hot], T[hot]).m
+    if not line:
+        return m, None
     tk = _rsb.freezing_temperature(ua)
     crisis = np.isin(ua, al) & np.isfinite(tk) & (tk > 0)
     tl = np.concatenate([[0.0], tk[crisis]])

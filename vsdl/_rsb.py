@@ -155,9 +155,9 @@ def _freeze(alpha: np.ndarray) -> tuple:
     qb, Rb, eb = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     br = np.nonzero(conv0 & (first_bad <= _STEPS))[0]
     if br.size:
-        k = first_bad[br]
-        lo, hi = np.log(taus[br, k]), np.log(taus[br, k - 1])
-        hq, hR, hs, he = Q[br, k - 1], RR[br, k - 1], S[br, k - 1], E[br, k - 1]
+        kb = first_bad[br]
+        lo, hi = np.log(taus[br, kb]), np.log(taus[br, kb - 1])
+        hq, hR, hs, he = Q[br, kb - 1], RR[br, kb - 1], S[br, kb - 1], E[br, kb - 1]
         for _ in range(_BISECT):
             mid = 0.5 * (lo + hi)
             q, R, s, e, ok = _state(alpha[br], np.exp(mid), hR, hq)
