@@ -223,7 +223,7 @@ def _frozen_glass(a: np.ndarray, A: np.ndarray, T: np.ndarray, line: bool = True
     a0 = float(_th.critical_load(model="ising", theory="quenched").alpha_c)
     hi = max(float(a.max()), a0 + 0.1)
     # α samples of the line: where τ_K rises from 0 (at α_c(0)) to the spinodal
-    al = a0 + (hi - a0) * np.linspace(0.0, 1.0, 13)[1:] ** 1.5
+    al = a0 + (hi - a0) * np.linspace(0.0, 1.0, 11)[1:] ** 1.5
     al = al[al <= min(hi, 2.6)] if line else al[:0]
     ua = np.unique(np.concatenate([a, al]))
     m = np.full(A.shape, np.nan)
@@ -237,18 +237,19 @@ def _frozen_glass(a: np.ndarray, A: np.ndarray, T: np.ndarray, line: bool = True
     crisis = np.isin(ua, al) & np.isfinite(tk) & (tk > 0)
     tl = np.concatenate([[0.0], tk[crisis]])
     aline = np.concatenate([[a0], ua[crisis]])
-    # the end of the line, where it meets the spinodal: bisect between the last load with an
-    # entropy crisis and the next sampled one without
+    # the end of the line, where it meets the spinodal: two rounds of four loads between the
+    # last one with an entropy crisis and the next sampled one without (one descent each round)
     after = al[al > aline[-1]]
     if after.size and aline.size > 1:
         lo, hi, t_lo = float(aline[-1]), float(after[0]), float(tl[-1])
-        for _ in range(6):
-            mid = 0.5 * (lo + hi)
-            t_mid = float(_rsb.freezing_temperature(np.array([mid]))[0])
-            if np.isfinite(t_mid) and t_mid > 0:
-                lo, t_lo = mid, t_mid
-            else:
-                hi = mid
+        for _ in range(2):
+            mids = np.linspace(lo, hi, 6)[1:-1]
+            t_mid = _rsb.freezing_temperature(mids)
+            ok = np.isfinite(t_mid) & (t_mid > 0)
+            j = int(np.nonzero(ok)[0][-1]) if ok.any() else -1
+            if j >= 0:
+                lo, t_lo = float(mids[j]), float(t_mid[j])
+            hi = float(mids[j + 1]) if j + 1 < mids.size else hi
         tl, aline = np.append(tl, t_lo), np.append(aline, lo)
     return m, (tl, aline)
 

@@ -46,8 +46,8 @@ state at all: its branch ended at the spinodal before its entropy vanished, at t
 higher temperature up to where it stands), ``unresolved`` (the RS equations did not converge)."""
 
 _TAU_FLOOR = 0.01  # the lowest temperature followed; τ_K below it is reported as 0
-_STEPS = 24  # temperatures on the way down, geometric from the hot start to the floor
-_BISECT = 26
+_STEPS = 20  # temperatures on the way down, geometric from the hot start to the floor
+_BISECT = 18
 _S_TOL = 1e-6  # |s| at the end of the bisection that counts as the entropy crisis
 _JUMP = 0.1  # a change of R larger than this between neighbouring temperatures is a branch jump
 
