@@ -1,8 +1,10 @@
 """The VSDL load–temperature phase diagram (Ising perceptron) and the branches behind it.
 
 (a) Monte Carlo generalization error of Gibbs learning on an (α, τ) grid as a heat map, with the
-theory's first-order transition and spinodal on top (annealed theory, all τ) and the quenched
-replica-symmetric transition at τ = 0; points whose chains did not equilibrate are crossed out.
+quenched theory's first-order transition, spinodal and glass line (the freezing temperature of
+the frozen one-step RSB glass) on top and the theory's regions named (poor, good, perfect,
+coexistence, glass); points whose chains did not equilibrate are crossed out, and the script
+reports how many of them lie where the theory puts the glass.
 (b) Every branch of the saddle-point equations at τ = 0 (quenched and annealed): stable branches
 solid, unstable dashed, the jump to perfect generalization at α_c and the spinodal.
 
@@ -68,6 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     vsdl.plot_diagram(dgm, ax=ax1)
     ax1.set_title(f"(a) {ax1.get_title()}", fontsize=10)
+    glass_note = ""
+    if dgm.simulation is not None:
+        stuck = ~np.asarray(dgm.simulation.equilibrated)
+        in_glass = np.asarray(dgm.phase) == vsdl.PHASES.index("spin_glass")
+        glass_note = (
+            f"; not equilibrated: {int(stuck.sum())} of {stuck.size} points, "
+            f"{int((stuck & in_glass).sum())} of them in the theory's glass "
+            f"(glass cells: {int(in_glass.sum())}, {int((in_glass & ~stuck).sum())} equilibrated)"
+        )
 
     for theory, color in (("quenched", "C0"), ("annealed", "C3")):
         load, eps, stable = _branch_curves("ising", theory)
@@ -112,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     plt.close(fig)
     print(
         f"wrote {out} (data {data}, N={meta['n']}, {meta['replicas']} replicas, "
-        f"{meta['sweeps']} sweeps)"
+        f"{meta['sweeps']} sweeps{glass_note})"
     )
     return 0
 

@@ -32,15 +32,28 @@ class PhaseDiagram:
         phase: index into :data:`PHASES` at each point, shape ``(nt, na)``:
             ``poor`` (ε >= good_error), ``good`` (0 < ε < good_error), ``perfect`` (ε = 0, no
             other state), ``coexistence`` (perfect in equilibrium, a poor state metastable),
-            ``spin_glass`` (perfect in equilibrium, the metastable state has negative entropy:
-            discrete weights cannot have it, the replica-symmetric state is frozen — a spin glass).
+            ``spin_glass`` (perfect in equilibrium, the metastable poor state is a frozen glass:
+            for the quenched Ising theory at τ > 0, the frozen 1RSB solution exists there,
+            τ < τ_K(α) (:func:`vsdl.theory.frozen_rsb`), which includes loads beyond the RS
+            spinodal; elsewhere, a metastable RS state with negative entropy, which discrete
+            weights cannot have).
         num_stable: number of local maxima of the free entropy, shape ``(nt, na)``.
         lines: transition lines, name → ``(tau_values, alpha_values)``: for Ising weights
             ``"transition"`` (first order, α_c(τ)), ``"spinodal"`` (end of the metastable poor
             state) and ``"quenched_tau0"`` (the quenched transition at τ = 0, one point); for
-            spherical weights ``"crossover"`` (where ε = good_error). Lines are sampled on a finer
-            τ grid than the diagram's.
+            spherical weights ``"crossover"`` (where ε = good_error). The quenched Ising theory
+            adds ``"glass"``: the freezing temperature τ_K(α) of the frozen 1RSB glass, from the
+            τ = 0 transition up to where it meets the spinodal (sampled in α). Lines are sampled
+            on a finer τ grid than the diagram's.
         simulation: a :class:`vsdl.simulation.MonteCarloResult` on the same grid, or None.
+        parisi_m: the Parisi parameter ``m = τ/τ_K`` of the frozen glass where it exists (1 where
+            the RS poor state stands, NaN where there is none), shape ``(nt, na)``; quenched
+            Ising theory with some τ > 0 only (NaN at τ = 0), else None.
+        replicon: the replicon (de Almeida–Thouless) factor of the replica-symmetric state that
+            matters at each point, shape ``(nt, na)``: the equilibrium state when it is interior
+            (poor or good), else the largest over the metastable interior states; NaN where
+            the perfect state is the only one. None for the annealed and high-temperature
+            theories (they have no replicas). The RS state is locally stable where it is < 1.
     """
 
     alpha: np.ndarray
@@ -53,6 +66,8 @@ class PhaseDiagram:
     num_stable: np.ndarray
     lines: dict
     simulation: Any = None
+    replicon: np.ndarray | None = None
+    parisi_m: np.ndarray | None = None
 
     def phase_names(self) -> np.ndarray:
         """The phase of each point as strings, shape ``(nt, na)``."""
@@ -149,6 +164,15 @@ def phase_diagram(
     if model == "spherical" and theory == "high_temperature":
         eps = _th.generalization_error(A, T, model=model, theory=theory)
     phase = _classify(b, model, theory, A, T, good_error)
+    parisi_m = None
+    glass_line = None
+    if model == "ising" and theory == "quenched" and np.any(t > 0):
+        parisi_m, glass_line = _frozen_glass(a, A, T, line=t.size > 1)
+        hot = T > 0
+        interior = (b.valid & b.stable & (b.epsilon > 0)).any(-1)
+        glassy = hot & np.isfinite(parisi_m) & (parisi_m < 1.0) & (b.global_epsilon == 0)
+        phase = np.where(hot & (phase == 4) & ~glassy, np.where(interior, 3, 2), phase)
+        phase = np.where(glassy, 4, phase)
     lines: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     # the lines reach down to τ = 0, finer than the grid (the quenched RS curve costs more)
     nline = 61 if theory != "quenched" else 16
@@ -166,6 +190,8 @@ def phase_diagram(
         if theory != "quenched":
             q = _th.critical_load(model=model, theory="quenched")
             lines["quenched_tau0"] = (np.zeros(1), np.atleast_1d(q.alpha_c))
+        if glass_line is not None:
+            lines["glass"] = glass_line
     else:
         tc = tfine if (theory != "quenched" or t.size < 8) else np.linspace(t.min(), t.max(), 16)
         lines["crossover"] = (tc, _crossover(a, tc, model, theory, good_error))
@@ -174,8 +200,71 @@ def phase_diagram(
             f"simulation has shape {np.shape(simulation.epsilon)}, the grid is {A.shape} (nt, na)"
         )
     return PhaseDiagram(
-        a, t, model, theory, float(good_error), eps, phase, b.num_stable, lines, simulation
+        a,
+        t,
+        model,
+        theory,
+        float(good_error),
+        eps,
+        phase,
+        b.num_stable,
+        lines,
+        simulation,
+        _relevant_replicon(b),
+        parisi_m,
     )
+
+
+def _frozen_glass(a: np.ndarray, A: np.ndarray, T: np.ndarray, line: bool = True):
+    """Parisi m on the grid and the glass line ``(τ_K(α), α)`` of the quenched Ising theory
+    (None when ``line`` is False: a single temperature)."""
+    from . import _rsb
+
+    a0 = float(_th.critical_load(model="ising", theory="quenched").alpha_c)
+    hi = max(float(a.max()), a0 + 0.1)
+    # α samples of the line: where τ_K rises from 0 (at α_c(0)) to the spinodal
+    al = a0 + (hi - a0) * np.linspace(0.0, 1.0, 11)[1:] ** 1.5
+    al = al[al <= min(hi, 2.6)] if line else al[:0]
+    ua = np.unique(np.concatenate([a, al]))
+    m = np.full(A.shape, np.nan)
+    hot = T > 0
+    # one descent per load serves both the grid and the line (cached on the set of loads)
+    if np.any(hot):
+        m[hot] = _rsb._frozen_rsb_from(ua, A[hot], T[hot]).m
+    if not line:
+        return m, None
+    tk = _rsb.freezing_temperature(ua)
+    crisis = np.isin(ua, al) & np.isfinite(tk) & (tk > 0)
+    tl = np.concatenate([[0.0], tk[crisis]])
+    aline = np.concatenate([[a0], ua[crisis]])
+    # the end of the line, where it meets the spinodal: two rounds of four loads between the
+    # last one with an entropy crisis and the next sampled one without (one descent each round)
+    after = al[al > aline[-1]]
+    if after.size and aline.size > 1:
+        lo, hi, t_lo = float(aline[-1]), float(after[0]), float(tl[-1])
+        for _ in range(2):
+            mids = np.linspace(lo, hi, 6)[1:-1]
+            t_mid = _rsb.freezing_temperature(mids)
+            ok = np.isfinite(t_mid) & (t_mid > 0)
+            j = int(np.nonzero(ok)[0][-1]) if ok.any() else -1
+            if j >= 0:
+                lo, t_lo = float(mids[j]), float(t_mid[j])
+            hi = float(mids[j + 1]) if j + 1 < mids.size else hi
+        tl, aline = np.append(tl, t_lo), np.append(aline, lo)
+    return m, (tl, aline)
+
+
+def _relevant_replicon(b: _th.Branches) -> np.ndarray | None:
+    """The replicon factor of the equilibrium interior state, else of the metastable ones."""
+    if b.replicon is None:
+        return None
+    gi = b.global_index[..., None]
+    eq = np.take_along_axis(b.replicon, gi, -1)[..., 0]
+    interior = b.valid & b.stable & (b.epsilon > 0)
+    meta = np.where(interior, b.replicon, -np.inf).max(-1)
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.isfinite(eq), eq, meta)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 # ----------------------------------------------------------------------------- Monte Carlo grid

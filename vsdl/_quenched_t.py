@@ -10,7 +10,7 @@ teacher–student overlap ``R`` (``q ≠ R`` away from τ = 0):
 ``∂f/∂q = ∂f/∂R = 0`` (analytic gradients below; a damped Newton iteration with a finite-difference
 Jacobian, vectorised over points). Limits used to validate it: τ → 0 gives ``q = R`` and the
 version-space theory; τ → ∞ with α/τ fixed gives the high-temperature closed form.
-The de Almeida–Thouless stability of this solution is not computed.
+Its replicon (de Almeida–Thouless) factor is :func:`replicon`, for both weight priors.
 """
 
 from __future__ import annotations
@@ -53,11 +53,8 @@ def _energetic(q, R, beta):
     b = R / np.sqrt(d)
     t, w = _nodes(a, b)
     w = w * _phi(t)
-    eb = np.exp(-beta)[:, None]
     cb = -np.expm1(-beta)[:, None]
     at, bt = a[:, None] * t, b[:, None] * t
-    Phia = special.ndtr(at)
-    D = eb + cb * Phia
     # ln D without underflow when Φ(a t) is tiny and β large
     lnD = np.logaddexp(-beta[:, None], np.log(cb) + special.log_ndtr(at))
     Phib = special.ndtr(bt)
@@ -66,7 +63,7 @@ def _energetic(q, R, beta):
     db_dR = q / d**1.5
     da_dq = 1.0 / (2.0 * np.sqrt(q) * omq**1.5)
     tphib = t * _phi(bt)
-    ratio = cb * _phi(at) / D
+    ratio = np.exp(np.log(cb) - 0.5 * at * at - _LOG_SQRT_2PI - lnD)  # c φ(at)/D, no 0/0
     Gq = 2.0 * np.sum(w * (tphib * lnD * db_dq[:, None] + Phib * ratio * t * da_dq[:, None]), -1)
     GR = 2.0 * np.sum(w * tphib * lnD, -1) * db_dR
     return G, Gq, GR
@@ -326,3 +323,58 @@ def energy(q, R, beta, alpha):
     lnD = np.logaddexp(-beta[:, None], np.log(-np.expm1(-beta))[:, None] + special.log_ndtr(at))
     frac = np.exp(-beta[:, None] + special.log_ndtr(-at) - lnD)
     return 2.0 * alpha * np.sum(w * special.ndtr(bt) * frac, -1)
+
+
+# ----------------------------------------------------------------------------- replicon
+
+
+def _out_curvature_sq(q, R, beta):
+    """``2∫Dt H(−Rt/√(q−R²)) [∂²_ω ln Z_out]²``, the energetic factor of the replicon.
+
+    ``Z_out(ω) = e^{−β} + (1−e^{−β}) H(−ω/√(1−q))`` at the cavity field ``ω = √q t``, so with
+    ``x = √(q/(1−q)) t`` and ``r = (1−e^{−β}) φ(x) / Z_out``:
+    ``∂²_ω ln Z_out = −(x r + r²)/(1−q)``. ``beta = inf`` is the version space (τ = 0).
+    """
+    q, R, beta = (np.asarray(x, np.float64) for x in (q, R, beta))
+    omq = 1.0 - q
+    a = np.sqrt(q / omq)
+    b = R / np.sqrt(q - R * R)
+    t, w = _nodes(a, b)
+    w = w * _phi(t)
+    at = a[:, None] * t
+    lc = np.log(-np.expm1(-beta))[:, None]
+    lnD = np.logaddexp(-beta[:, None], lc + special.log_ndtr(at))
+    r = np.exp(lc - 0.5 * at * at - _LOG_SQRT_2PI - lnD)
+    d2 = (at * r + r * r) / omq[:, None]
+    return 2.0 * np.sum(w * special.ndtr(b[:, None] * t) * d2 * d2, -1)
+
+
+def replicon(q, R, beta, alpha, model: str):
+    """The replicon (de Almeida–Thouless) factor ``λ_AT`` of a replica-symmetric saddle point.
+
+    ``λ_AT = α · E_out · E_prior`` with ``E_out`` from :func:`_out_curvature_sq` and the prior's
+    squared curvature ``E_prior = ∫Dz [1 − tanh²(√q̂ z + R̂)]²`` (Ising weights; ``q̂ = −2α ∂G_E/∂q``,
+    ``R̂ = α ∂G_E/∂R``) or ``(1 − q)²`` (spherical weights). The RS state is locally stable against
+    replica-symmetry breaking while ``λ_AT < 1``. On the Nishimori line (τ = 0, ``q = R``) it is the
+    product of the derivatives of the two halves of the saddle-point map, so it reaches 1 exactly
+    at the spinodal.
+
+    Args:
+        q, R: flat arrays of the overlaps; beta: inverse temperatures (``inf`` at τ = 0);
+        alpha: loads; model: ``'ising'`` or ``'spherical'``.
+
+    Returns:
+        ``λ_AT`` at each point.
+    """
+    q, R, beta, alpha = (np.asarray(x, np.float64).ravel() for x in (q, R, beta, alpha))
+    if q.size == 0:
+        return np.zeros(0)
+    e_out = _out_curvature_sq(q, R, beta)
+    if model == "spherical":
+        return alpha * e_out * (1.0 - q) ** 2
+    _, Gq, GR = _energetic(q, R, beta)
+    qh = np.maximum(-2.0 * alpha * Gq, 0.0)
+    Rh = alpha * GR
+    x = np.sqrt(qh)[:, None] * _Z + Rh[:, None]
+    sech2 = 1.0 - np.tanh(x) ** 2
+    return alpha * e_out * ((sech2 * sech2) @ _WZ)

@@ -126,6 +126,10 @@ def compute_diagram(
         "phase": dgm.phase,
         "num_stable": dgm.num_stable,
     }
+    if dgm.replicon is not None:
+        arrays["replicon"] = dgm.replicon
+    if dgm.parisi_m is not None:
+        arrays["parisi_m"] = dgm.parisi_m
     for name, (tl, al) in dgm.lines.items():
         arrays[f"line_{name}_tau"] = np.asarray(tl, float)
         arrays[f"line_{name}_alpha"] = np.asarray(al, float)
@@ -197,5 +201,7 @@ def load_diagram(out: str | os.PathLike):
         z["num_stable"],
         lines,
         sim,
+        z["replicon"] if "replicon" in z.files else None,
+        z["parisi_m"] if "parisi_m" in z.files else None,
     )
     return dgm, meta

@@ -299,6 +299,13 @@ class Branches:
         global_index: slot of the global maximum, shape ``(...)``.
         entropy: entropy per weight of each saddle point where the theory computes it (the
             quenched Ising theory at τ > 0), else None.
+        replicon: the replicon (de Almeida–Thouless) factor ``λ_AT`` of each interior saddle
+            point in the quenched (replica-symmetric) theory, else None. The RS state is
+            locally stable against replica-symmetry breaking where ``λ_AT < 1``; on the
+            Nishimori line (τ = 0) it crosses 1 exactly at the spinodal, so the stable branches
+            have ``λ_AT < 1`` and the unstable ones ``λ_AT > 1``. NaN in the perfect state's slot
+            (a single configuration of Ising weights: there are no overlap fluctuations to
+            break the symmetry of) and in unused slots.
     """
 
     epsilon: np.ndarray
@@ -307,6 +314,7 @@ class Branches:
     valid: np.ndarray
     global_index: np.ndarray
     entropy: np.ndarray | None = None
+    replicon: np.ndarray | None = None
 
     @property
     def global_epsilon(self) -> np.ndarray:
@@ -437,7 +445,28 @@ def branches(
             f"(model={model!r}, theory={theory!r}); the load may be outside the resolved range"
         )
     rs = lambda x: x.reshape(shape + (MAX_BRANCHES,))
-    return Branches(rs(eps), rs(f), rs(stable), rs(valid), gidx.reshape(shape))
+    rep = None
+    if theory == "quenched":  # τ = 0: the version space, q = R
+        rep = rs(_replicon_slots(model, eps, a, np.full(a.shape, np.inf)))
+    return Branches(rs(eps), rs(f), rs(stable), rs(valid), gidx.reshape(shape), replicon=rep)
+
+
+def _replicon_slots(model: str, eps: np.ndarray, a: np.ndarray, beta: np.ndarray, q=None):
+    """Replicon factor of the interior slots of ``(n, MAX_BRANCHES)`` branches (NaN elsewhere).
+
+    ``q`` defaults to ``R`` (the version space at τ = 0)."""
+    from ._quenched_t import replicon
+
+    out = np.full(eps.shape, np.nan)
+    sel = np.isfinite(eps) & (eps > 0)
+    if np.any(sel):
+        _, omR, _ = _R_parts(eps[sel])
+        R = 1.0 - omR
+        qq = R if q is None else q[sel]
+        A = np.broadcast_to(a[:, None], eps.shape)[sel]
+        B = np.broadcast_to(beta[:, None], eps.shape)[sel]
+        out[sel] = replicon(qq, R, B, A, model)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -447,12 +476,16 @@ class ReplicaSymmetric:
     Attributes:
         q: student–student overlap; R: teacher–student overlap; epsilon: ``arccos(R)/π``;
         free_entropy: free entropy per weight. All of shape ``broadcast(alpha, tau).shape``.
+        replicon: the replicon (de Almeida–Thouless) factor ``λ_AT`` of the solution
+            (``α (1−q)² ∫Dt 2H(−Rt/√(q−R²)) (∂²_ω ln Z_out)²``); it is locally stable against
+            replica-symmetry breaking where ``λ_AT < 1``.
     """
 
     q: np.ndarray
     R: np.ndarray
     epsilon: np.ndarray
     free_entropy: np.ndarray
+    replicon: np.ndarray | None = None
 
 
 def replica_symmetric(alpha: Any, tau: Any) -> ReplicaSymmetric:
@@ -460,8 +493,10 @@ def replica_symmetric(alpha: Any, tau: Any) -> ReplicaSymmetric:
 
     At τ > 0 the saddle point has ``q ≠ R``; it is solved by a damped Newton iteration started
     from the annealed solution, and it reduces to the version-space theory (``q = R``) at τ = 0
-    and to the high-temperature closed form as τ → ∞ with α/τ fixed. Its de Almeida–Thouless
-    stability is not computed.
+    and to the high-temperature closed form as τ → ∞ with α/τ fixed. Where Newton from that start
+    stalls (low τ, large load, e.g. α = 30, τ = 0.1) it is retried from a start with ``q`` closer
+    to ``R`` and then by continuation in α from a smaller load. The replicon factor of the
+    solution is returned with it.
 
     Args:
         alpha: loads (> 0), broadcast against ``tau``.
@@ -496,7 +531,10 @@ def replica_symmetric(alpha: Any, tau: Any) -> ReplicaSymmetric:
     hot = ~cold
     if np.any(hot):
         e_ann = branches(a[hot], t[hot], model="spherical", theory="annealed").global_epsilon
-        qh, Rh, fh, conv = solve(a[hot], t[hot], np.cos(np.pi * e_ann))
+        R_ann = np.cos(np.pi * e_ann)
+        qh, Rh, fh, conv = solve(a[hot], t[hot], R_ann)
+        if not np.all(conv):
+            qh, Rh, fh, conv = _rs_retry(a[hot], t[hot], R_ann, qh, Rh, fh, conv)
         if not np.all(conv):
             i = np.nonzero(~conv)[0][0]
             raise ValueError(
@@ -505,8 +543,46 @@ def replica_symmetric(alpha: Any, tau: Any) -> ReplicaSymmetric:
             )
         q[hot], R[hot], f[hot] = qh, Rh, fh
     eps = 2.0 * np.arcsin(np.sqrt(np.clip(0.5 * (1.0 - R), 0.0, 1.0))) / np.pi
+    from ._quenched_t import replicon
+
+    with np.errstate(divide="ignore"):
+        beta = np.where(t > 0, 1.0 / np.where(t > 0, t, 1.0), np.inf)
+    lam = replicon(q, R, beta, a, "spherical")
     rs = lambda x: x.reshape(shape)
-    return ReplicaSymmetric(rs(q), rs(R), rs(eps), rs(f))
+    return ReplicaSymmetric(rs(q), rs(R), rs(eps), rs(f), rs(lam))
+
+
+def _rs_retry(a, t, R_ann, q, R, f, conv):
+    """Second tries at the spherical RS points where Newton from the annealed start failed.
+
+    At low τ and large α the default start ``q0`` sits too far from ``R`` and the iteration stalls
+    (e.g. α = 30, τ = 0.1). First retry from starts with ``q0`` closer to ``R``, then continue in
+    α from a converged smaller load at the same τ.
+    """
+    from ._quenched_t import solve
+
+    q, R, f, conv = q.copy(), R.copy(), f.copy(), conv.copy()
+    for s in (0.99, 0.999, 0.9):
+        bad = ~conv
+        if not np.any(bad):
+            return q, R, f, conv
+        R0 = R_ann[bad]
+        out = solve(a[bad], t[bad], R0, R0 * R0 + s * (R0 - R0 * R0))
+        ok = out[3]
+        idx = np.nonzero(bad)[0][ok]
+        q[idx], R[idx], f[idx], conv[idx] = out[0][ok], out[1][ok], out[2][ok], True
+    for i in np.nonzero(~conv)[0]:
+        # continuation in α from a quarter of the load, where the default start converges
+        path = np.geomspace(0.25 * a[i], a[i], 13)
+        e0 = branches(path[0], t[i], model="spherical", theory="annealed").global_epsilon
+        qi, Ri, fi, ci = solve(path[:1], t[i : i + 1], np.cos(np.pi * np.atleast_1d(e0)))
+        for aa in path[1:]:
+            if not ci[0]:
+                break
+            qi, Ri, fi, ci = solve(np.array([aa]), t[i : i + 1], Ri, qi)
+        if ci[0]:
+            q[i], R[i], f[i], conv[i] = qi[0], Ri[0], fi[0], True
+    return q, R, f, conv
 
 
 _RS_RGRID = np.concatenate(
@@ -520,8 +596,8 @@ _RS_CACHE: dict[float, tuple] = {}
 
 
 def _ising_rs_curves(taus: np.ndarray) -> dict[float, tuple]:
-    """The Ising RS saddle-point curve ``R ↦ (α, f, s)`` at each τ > 0 (cached per τ)."""
-    from ._quenched_t import energy, ising_branch
+    """The Ising RS saddle-point curve ``R ↦ (α, f, s, λ_AT)`` at each τ > 0 (cached per τ)."""
+    from ._quenched_t import energy, ising_branch, replicon
 
     todo = [float(x) for x in np.unique(taus) if float(x) not in _RS_CACHE]
     if todo:
@@ -537,13 +613,15 @@ def _ising_rs_curves(taus: np.ndarray) -> dict[float, tuple]:
         for i, x in enumerate(todo):
             ok = np.cumprod(conv[i]).astype(bool)  # the continued prefix
             R = _RS_RGRID[ok]
-            e = energy(q[i, ok], R, np.full(R.shape, 1.0 / x), A[i, ok])
-            _RS_CACHE[x] = (R, A[i, ok], f[i, ok], f[i, ok] + e / x)
+            b = np.full(R.shape, 1.0 / x)
+            e = energy(q[i, ok], R, b, A[i, ok])
+            lam = replicon(q[i, ok], R, b, A[i, ok], "ising")
+            _RS_CACHE[x] = (R, A[i, ok], f[i, ok], f[i, ok] + e / x, lam)
     return {float(x): _RS_CACHE[float(x)] for x in np.unique(taus)}
 
 
 def _ising_rs_transition(curve: tuple) -> tuple[float, float, float, float]:
-    R, A, f, _ = curve
+    R, A, f = curve[:3]
     k = int(np.argmax(A))
     crossings = np.nonzero((f[:k] > 0) & (f[1 : k + 1] <= 0))[0]
     if crossings.size == 0:
@@ -564,15 +642,17 @@ def _ising_quenched_branches(a: np.ndarray, t: np.ndarray) -> Branches:
     eps = np.full((n, MAX_BRANCHES), np.nan)
     f = np.full((n, MAX_BRANCHES), np.nan)
     s = np.full((n, MAX_BRANCHES), np.nan)
+    lam = np.full((n, MAX_BRANCHES), np.nan)
     stable = np.zeros((n, MAX_BRANCHES), bool)
     cold = tf == 0
     if np.any(cold):
         b0 = branches(af[cold], 0.0, model="ising", theory="quenched")
         eps[cold], f[cold], stable[cold] = b0.epsilon, b0.free_entropy, b0.stable
         s[cold] = b0.free_entropy
+        lam[cold] = b0.replicon
     curves = _ising_rs_curves(tf[~cold])
     for i in np.nonzero(~cold)[0]:
-        R, A, fc, sc = curves[float(tf[i])]
+        R, A, fc, sc, lc = curves[float(tf[i])]
         if af[i] < A[0]:
             raise ValueError(
                 f"alpha={af[i]!r} is below the range the quenched Ising theory resolves at "
@@ -588,13 +668,14 @@ def _ising_quenched_branches(a: np.ndarray, t: np.ndarray) -> Branches:
         eps[i, :m] = e_r[order]
         f[i, :m] = (fc[ks] + w * (fc[ks + 1] - fc[ks]))[order]
         s[i, :m] = (sc[ks] + w * (sc[ks + 1] - sc[ks]))[order]
+        lam[i, :m] = (lc[ks] + w * (lc[ks + 1] - lc[ks]))[order]
         stable[i, :m] = (A[ks + 1] > A[ks])[order]
     eps[:, -1], f[:, -1], s[:, -1], stable[:, -1] = 0.0, 0.0, 0.0, True
     valid = ~np.isnan(eps)
     score = np.where(stable & valid, f, -np.inf)
     gidx = np.argmax(score, axis=-1)
     rs = lambda x: x.reshape(shape + (MAX_BRANCHES,))
-    return Branches(rs(eps), rs(f), rs(stable), rs(valid), gidx.reshape(shape), rs(s))
+    return Branches(rs(eps), rs(f), rs(stable), rs(valid), gidx.reshape(shape), rs(s), rs(lam))
 
 
 def _spherical_quenched_branches(a: np.ndarray, t: np.ndarray) -> Branches:
@@ -603,8 +684,10 @@ def _spherical_quenched_branches(a: np.ndarray, t: np.ndarray) -> Branches:
     eps = np.full(shape + (MAX_BRANCHES,), np.nan)
     f = np.full(shape + (MAX_BRANCHES,), np.nan)
     stable = np.zeros(shape + (MAX_BRANCHES,), bool)
+    lam = np.full(shape + (MAX_BRANCHES,), np.nan)
     eps[..., 0], f[..., 0], stable[..., 0] = rs.epsilon, rs.free_entropy, True
-    return Branches(eps, f, stable, ~np.isnan(eps), np.zeros(shape, int))
+    lam[..., 0] = rs.replicon
+    return Branches(eps, f, stable, ~np.isnan(eps), np.zeros(shape, int), replicon=lam)
 
 
 def generalization_error(
