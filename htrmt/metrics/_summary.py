@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import check_scalar
+from .._checks import check_scalar, require_host
 from . import _spectral as S
 
 __all__ = ["Metrics", "summary"]
@@ -92,6 +92,9 @@ def summary(
     (``htrmt.fit.marchenko_pastur``) are made once and shared. When the power-law fit cannot be
     made, ``alpha_ok`` is False and the α-based metrics are NaN (the status says so).
 
+    Runs on the host (NumPy fits, Python floats out): under ``jit``/``vmap``/``grad`` it raises a
+    ``TypeError``; the individual metric functions are jittable.
+
     Args:
         evals: 1-D eigenvalues.
         Q: aspect ratio ``N/M >= 1``.
@@ -105,6 +108,12 @@ def summary(
     """
     from ..fit import marchenko_pastur, powerlaw
 
+    require_host(
+        "htrmt.metrics.summary",
+        evals,
+        Q,
+        hint="the metric functions of htrmt.metrics (jittable given alpha= and lambda_plus=)",
+    )
     check_scalar(Q, "Q", ge=1.0)
     x = S._evals(evals)
     if x.ndim != 1:
