@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
+from .._buckets import bucket_size
 from .._checks import (
     as_float_array,
     check_choice,
@@ -780,20 +781,6 @@ def powerlaw(
     if throw:
         fit = _throw(fit)
     return fit
-
-
-def bucket_size(n: int) -> int:
-    """The padded length the fit is compiled for: ``n`` rounded up to a quarter power of two.
-
-    Non-positive values are ignored by the fit (exactly: the result does not depend on how many
-    there are), so padding with zeros changes nothing but the number of distinct compiled
-    shapes: spectra of every length from 513 to 640 share one compilation (at most 25% extra
-    work, one compilation per bucket instead of one per length).
-    """
-    if n <= 32:
-        return 32
-    step = 1 << (n.bit_length() - 3)  # a quarter of the largest power of two <= n
-    return -(-n // step) * step
 
 
 def _pad_to_bucket(x: Array) -> Array:
