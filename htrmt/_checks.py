@@ -216,3 +216,51 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {name}={value!r}")
     return value
+
+
+def require_host(fname: str, *values: Any, hint: str = "") -> None:
+    """Raise a clear ``TypeError`` when a host-only (NumPy) function is handed tracers.
+
+    ``fname`` is the public name (``"htrmt.fit.marchenko_pastur"``); ``hint`` names the jittable
+    alternative, if any.
+    """
+    for v in values:
+        for leaf in jax.tree_util.tree_leaves(v):
+            if isinstance(leaf, jax.core.Tracer):
+                raise TypeError(
+                    f"{fname} runs on the host (NumPy) and cannot be traced under jax.jit, "
+                    "jax.vmap or jax.grad; call it outside the transformation"
+                    + (f" or use {hint}" if hint else "")
+                )
+
+
+def renamed_keyword(**renames: str) -> Any:
+    """Decorator: accept the former keyword names ``old=`` of renamed arguments for a release.
+
+    ``@renamed_keyword(x="evals")`` maps a call ``f(x=...)`` to ``f(evals=...)`` with a
+    ``DeprecationWarning``; passing both is a ``TypeError``.
+    """
+    import functools
+    import warnings
+
+    def deco(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(
+                            f"{fn.__name__}() got both {old}= (its former name) and {new}="
+                        )
+                    warnings.warn(
+                        f"the argument {old}= of {fn.__name__}() is deprecated and will be "
+                        f"removed in the next release; use {new}=",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco

@@ -41,7 +41,7 @@ def _sim_random_vs_spiked(key, quick):
     lam_r = ht.esd(ht.ensembles.gaussian(k1, (N, M)))
     strengths = (3.0, 2.0, 1.5, 1.2)
     lam_s = ht.esd(ht.ensembles.low_rank_signal(k2, (N, M), strengths=strengths))
-    ent = [float(ht.metrics.matrix_entropy(l)) for l in (lam_r, lam_s)]
+    ent = [float(ht.metrics.entropy(l)) for l in (lam_r, lam_s)]
     return dict(
         lam_random=lam_r, lam_spiked=lam_s, entropy=np.array(ent), strengths=np.array(strengths)
     ), {"N": N, "M": M}

@@ -1,5 +1,7 @@
 """htrmt.fit.powerlaw: the CSN power-law fit (closed-form MLE, exact KS xmin search, xmax)."""
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -407,3 +409,51 @@ def test_scan_subset_of_candidates():
     np.testing.assert_allclose(np.asarray(sub.D), np.asarray(full.D)[pos], rtol=1e-12)
     np.testing.assert_allclose(np.asarray(sub.alpha), np.asarray(full.alpha)[pos], rtol=1e-12)
     assert int(sub.num_tail[-1]) == 3  # up to the largest admissible xmin (min_tail = 3)
+
+
+def test_former_keyword_x_warns_and_gives_the_same_fit():
+    lam = 1.0 + jax.random.pareto(jax.random.key(3), 1.5, (300,))
+    new = ht.fit.powerlaw(evals=lam)
+    with pytest.warns(DeprecationWarning, match="use evals="):
+        old = ht.fit.powerlaw(x=lam)
+    assert float(old.alpha) == float(new.alpha)
+    with pytest.raises(TypeError, match="both x="):
+        ht.fit.powerlaw(x=lam, evals=lam)
+    with pytest.raises(ValueError, match="evals must be one-dimensional"):
+        ht.fit.powerlaw(jnp.ones((3, 3)))
+    for f in (ht.fit.powerlaw_scan, ht.fit.compare, ht.fit.fit_tail, ht.fit.powerlaw_gof):
+        assert "evals" in inspect.signature(f).parameters, f.__name__
+
+
+def test_lengths_share_a_compiled_bucket_without_changing_the_fit():
+    """Spectra are zero-padded to a bucket length before the compiled fit; the fit ignores
+    non-positive values exactly, so every field equals the unpadded fit's."""
+    assert [P.bucket_size(n) for n in (2, 32, 33, 100, 512, 513, 1000)] == [
+        32,
+        32,
+        40,
+        112,
+        512,
+        640,
+        1024,
+    ]
+    lam = 1.0 + jax.random.pareto(jax.random.key(7), 2.0, (300,))
+    padded = ht.fit.powerlaw(lam)
+    z = jnp.zeros((), lam.dtype)
+    direct = P._fit_jit(
+        lam,
+        z,
+        z,
+        z,
+        z,
+        z,
+        ks="two_sided",
+        min_tail=3,
+        has_xmin=False,
+        has_xmax=False,
+        has_range=False,
+        has_amax=False,
+    )
+    for f in ("alpha", "xmin", "D", "sigma", "num_tail", "status", "num_data", "loglik"):
+        assert np.asarray(getattr(padded, f)) == np.asarray(getattr(direct, f)), f
+    assert int(padded.num_data) == 300

@@ -1,5 +1,6 @@
 """Spectral metrics against hand-computed values, jit/vmap/dtype behaviour, rand distance."""
 
+import dataclasses
 import math
 
 import jax
@@ -22,14 +23,14 @@ def test_hand_computed(dtype):
     rtol = 1e-6 if dtype == jnp.float32 else 1e-13
     checks = {
         "stable_rank": (mt.stable_rank(lam), 15 / 8),
-        "log_frobenius_norm": (mt.log_frobenius_norm(lam), math.log10(15)),
+        "log_norm": (mt.log_norm(lam), math.log10(15)),
         "log_spectral_norm": (mt.log_spectral_norm(lam), math.log10(8)),
         "log_alpha_norm": (mt.log_alpha_norm(lam, alpha=2.0), math.log10(1 + 4 + 16 + 64)),
-        "weighted_alpha": (mt.weighted_alpha(lam, alpha=2.5), 2.5 * math.log10(8)),
-        "mp_soft_rank": (mt.mp_soft_rank(lam, lambda_plus=2.0), 0.25),
+        "alpha_weighted": (mt.alpha_weighted(lam, alpha=2.5), 2.5 * math.log10(8)),
+        "mp_softrank": (mt.mp_softrank(lam, lambda_plus=2.0), 0.25),
     }
     p = np.array([1, 2, 4, 8]) / 15
-    checks["matrix_entropy"] = (mt.matrix_entropy(lam), -np.sum(p * np.log(p)) / math.log(4))
+    checks["entropy"] = (mt.entropy(lam), -np.sum(p * np.log(p)) / math.log(4))
     for name, (got, want) in checks.items():
         assert got.dtype == dtype, name
         np.testing.assert_allclose(float(got), want, rtol=rtol, err_msg=name)
@@ -40,8 +41,8 @@ def test_hard_rank_tolerance_and_entropy_limits():
     lam = jnp.asarray(LAM, jnp.float64)
     assert int(mt.hard_rank(lam, rtol=0.2)) == 3  # rtol·λ_max = 1.6: 2, 4 and 8 count
     assert int(mt.hard_rank(lam, rtol=0.0)) == 4
-    assert float(mt.matrix_entropy(jnp.full((7,), 3.0))) == pytest.approx(1.0, rel=1e-14)
-    assert float(mt.matrix_entropy(jnp.array([0.0, 0.0, 5.0]))) == 0.0  # rank 1
+    assert float(mt.entropy(jnp.full((7,), 3.0))) == pytest.approx(1.0, rel=1e-14)
+    assert float(mt.entropy(jnp.array([0.0, 0.0, 5.0]))) == 0.0  # rank 1
     assert float(mt.stable_rank(jnp.full((7,), 3.0))) == pytest.approx(7.0)
 
 
@@ -55,10 +56,10 @@ def test_jit_vmap_batch(key):
     lam = ht.esd(ht.ensembles.pareto(key, (3, 200, 100), mu=3.0, dtype=jnp.float64))
     for f in (
         mt.stable_rank,
-        mt.log_frobenius_norm,
+        mt.log_norm,
         mt.log_spectral_norm,
         mt.hard_rank,
-        mt.matrix_entropy,
+        mt.entropy,
     ):
         batched = f(lam)
         jitted = jax.jit(f)(lam)
@@ -79,14 +80,14 @@ def test_alpha_is_the_powerlaw_fit(key):
     lam = ht.esd(ht.ensembles.pareto(key, (800, 400), mu=2.0, dtype=jnp.float64))
     fit = ht.fit.powerlaw(lam)
     assert float(mt.alpha(lam)) == float(fit.alpha)
-    assert float(mt.weighted_alpha(lam)) == pytest.approx(
+    assert float(mt.alpha_weighted(lam)) == pytest.approx(
         float(fit.alpha) * math.log10(float(lam[-1])), rel=1e-12
     )
     assert float(mt.log_alpha_norm(lam)) == pytest.approx(
         math.log10(float(jnp.sum(lam**fit.alpha))), rel=1e-12
     )
     mp = ht.fit.marchenko_pastur(lam, 2.0)
-    assert float(mt.mp_soft_rank(lam, 2.0)) == pytest.approx(mp.lambda_plus / float(lam[-1]))
+    assert float(mt.mp_softrank(lam, 2.0)) == pytest.approx(mp.lambda_plus / float(lam[-1]))
     s = mt.summary(lam, 2.0)
     assert s.alpha_ok and s.alpha == float(fit.alpha)
     assert s.stable_rank == pytest.approx(float(mt.stable_rank(lam)))
@@ -100,7 +101,7 @@ def test_scale_conventions(key):
     W = ht.ensembles.gaussian(key, (300, 100), dtype=jnp.float64)
     a, b = ht.esd(W), ht.esd(W, normalization="none")
     assert float(mt.stable_rank(a)) == pytest.approx(float(mt.stable_rank(b)), rel=1e-10)
-    assert float(mt.matrix_entropy(a)) == pytest.approx(float(mt.matrix_entropy(b)), rel=1e-10)
+    assert float(mt.entropy(a)) == pytest.approx(float(mt.entropy(b)), rel=1e-10)
     assert float(mt.log_spectral_norm(b) - mt.log_spectral_norm(a)) == pytest.approx(
         math.log10(300), rel=1e-10
     )
@@ -162,7 +163,7 @@ def test_bad_input(key):
     with pytest.raises(ValueError, match="NaN"):
         mt.stable_rank(jnp.array([1.0, jnp.nan]))
     with pytest.raises(ValueError, match="negative"):
-        mt.log_frobenius_norm(jnp.array([-1.0, 2.0]))
+        mt.log_norm(jnp.array([-1.0, 2.0]))
     with pytest.raises(ValueError, match="no positive"):
         mt.log_spectral_norm(jnp.zeros(4))
     with pytest.raises(ValueError, match="non-empty"):
@@ -172,9 +173,9 @@ def test_bad_input(key):
     with pytest.raises(ValueError, match="rtol"):
         mt.hard_rank(jnp.array([1.0, 2.0]), rtol=1.5)
     with pytest.raises(ValueError, match="needs Q"):
-        mt.mp_soft_rank(jnp.array([1.0, 2.0]))
+        mt.mp_softrank(jnp.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="lambda_plus"):
-        mt.mp_soft_rank(jnp.array([1.0, 2.0]), lambda_plus=-1.0)
+        mt.mp_softrank(jnp.array([1.0, 2.0]), lambda_plus=-1.0)
     with pytest.raises(ValueError, match="1-D"):
         mt.alpha(jnp.ones((3, 10)))
     with pytest.raises(ValueError, match="distance"):
@@ -192,13 +193,13 @@ def test_layer_metrics_bundle_equals_the_functions():
     out = layer_metrics(lam, 2.5, 0.8)
     m = ht.metrics
     ref = {
-        "log_norm": m.log_frobenius_norm(lam),
+        "log_norm": m.log_norm(lam),
         "log_spectral_norm": m.log_spectral_norm(lam),
         "stable_rank": m.stable_rank(lam),
-        "entropy": m.matrix_entropy(lam),
+        "entropy": m.entropy(lam),
         "log_alpha_norm": m.log_alpha_norm(lam, alpha=2.5),
-        "alpha_weighted": m.weighted_alpha(lam, alpha=2.5),
-        "mp_softrank": m.mp_soft_rank(lam, lambda_plus=0.8),
+        "alpha_weighted": m.alpha_weighted(lam, alpha=2.5),
+        "mp_softrank": m.mp_softrank(lam, lambda_plus=0.8),
     }
     assert set(out) == set(ref)
     for k, v in ref.items():
@@ -206,3 +207,53 @@ def test_layer_metrics_bundle_equals_the_functions():
     nan = layer_metrics(lam, float("nan"), float("nan"))
     assert np.isnan(nan["alpha_weighted"]) and np.isnan(nan["mp_softrank"])
     assert nan["entropy"] == pytest.approx(out["entropy"], rel=1e-15)
+
+
+# ------------------------------------------------------------------------------ renamed names
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("weighted_alpha", "alpha_weighted"),
+        ("log_frobenius_norm", "log_norm"),
+        ("mp_soft_rank", "mp_softrank"),
+        ("matrix_entropy", "entropy"),
+        ("all", "summary"),
+    ],
+)
+def test_old_names_warn_and_are_the_new_functions(old, new):
+    with pytest.warns(DeprecationWarning, match=f"htrmt.metrics.{new}"):
+        f = getattr(mt, old)
+    assert f is getattr(mt, new)
+    assert old not in mt.__all__ and new in mt.__all__
+
+
+def test_metric_functions_are_named_like_report_columns():
+    columns = {f.name for f in dataclasses.fields(ht.networks.LayerResult)}
+    for name in (
+        "alpha",
+        "alpha_weighted",
+        "log_norm",
+        "log_spectral_norm",
+        "log_alpha_norm",
+        "stable_rank",
+        "mp_softrank",
+        "entropy",
+    ):
+        assert name in columns and callable(getattr(mt, name)), name
+
+
+def test_summary_old_field_names_warn():
+    lam = jnp.linspace(0.1, 3.0, 200)
+    m = mt.summary(lam, 2.0)
+    for old, new in (
+        ("weighted_alpha", "alpha_weighted"),
+        ("log_frobenius_norm", "log_norm"),
+        ("mp_soft_rank", "mp_softrank"),
+        ("matrix_entropy", "entropy"),
+    ):
+        with pytest.warns(DeprecationWarning, match=f"Metrics.{new}"):
+            v = getattr(m, old)
+        assert v == getattr(m, new) or (math.isnan(v) and math.isnan(getattr(m, new)))
+    assert "weighted_alpha" not in dataclasses.asdict(m)

@@ -51,11 +51,12 @@ def test_esd_methods_agree(dtype, key):
     for x in (b, c, d):
         assert x.dtype == dtype
         np.testing.assert_allclose(a, x, rtol=tol, atol=tol)
-    # The xla path is differentiable: d(sum λ)/dW = 2W/N.
-    g = jax.grad(lambda w: ht.esd(w, method="xla").sum())(W[0])
-    np.testing.assert_allclose(
-        g, 2 * W[0] / 50, rtol=1e-10, atol=1e-5 if dtype == jnp.float32 else 1e-12
-    )
+    # Both paths are differentiable (LAPACK: a custom_jvp): d(sum λ)/dW = 2W/N.
+    for method in ("xla", "lapack"):
+        g = jax.grad(lambda w, m=method: ht.esd(w, method=m).sum())(W[0])
+        np.testing.assert_allclose(
+            g, 2 * W[0] / 50, rtol=1e-10, atol=1e-5 if dtype == jnp.float32 else 1e-12
+        )
     with pytest.raises(ValueError, match="method"):
         ht.esd(W, method="svd")
 
@@ -148,3 +149,28 @@ def test_ecdf_and_ks_statistic():
     s = np.sort(rng.normal(size=300))
     d = ht.spectra.ks_statistic(jnp.asarray(s), jnp.asarray(st.norm.cdf(s)))
     np.testing.assert_allclose(d, st.kstest(s, "norm").statistic, rtol=1e-12)
+
+
+def test_grad_of_esd_on_the_lapack_path_matches_finite_differences(key):
+    """d λ_i / dW of the host LAPACK path (custom_jvp) against central differences (tall, "N")
+    and the XLA path (wide, "none"), and under vmap."""
+    W = ht.ensembles.gaussian(key, (2, 9, 5))
+    wts = jnp.arange(1.0, 6.0)
+
+    def f(w, method="lapack", normalization="N"):
+        return jnp.sum(jnp.log(ht.esd(w, method=method, normalization=normalization)) * wts)
+
+    g = jax.grad(f)(W[0])
+    d = jax.random.normal(jax.random.key(1), W[0].shape)
+    h = 1e-6
+    fd = (f(W[0] + h * d) - f(W[0] - h * d)) / (2 * h)
+    assert float(jnp.vdot(g, d)) == pytest.approx(float(fd), rel=1e-7, abs=1e-9)
+    wide = W[1].T
+    np.testing.assert_allclose(
+        jax.grad(f)(wide, "lapack", "none"),
+        jax.grad(f)(wide, "xla", "none"),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    gv = jax.vmap(jax.grad(f))(W)
+    np.testing.assert_allclose(gv[0], g, rtol=1e-12, atol=1e-14)

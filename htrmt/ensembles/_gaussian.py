@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import jax
@@ -40,7 +42,13 @@ def gaussian(
     shape = check_shape(shape)
     check_scalar(sigma, "sigma", gt=0)
     dt = float_dtype(dtype)
-    return jnp.asarray(sigma, dt) * jax.random.normal(key, shape, dt)
+    return _gaussian(key, jnp.asarray(sigma, dt), shape, dt)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _gaussian(key, sigma, shape, dt):
+    # one compilation per (shape, dtype); a flat draw (same numbers, faster to compile)
+    return sigma * jax.random.normal(key, (math.prod(shape),), dt).reshape(shape)
 
 
 def wigner(

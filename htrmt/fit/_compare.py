@@ -11,7 +11,7 @@ import numpy as np
 from jax.scipy.special import erfc
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._checks import as_float_array, check_choice, is_concrete
+from .._checks import as_float_array, check_choice, is_concrete, renamed_keyword
 from ._tails import DISTRIBUTIONS, TailFit, fit_tail
 
 __all__ = ["LikelihoodRatio", "loglikelihood_ratio", "compare", "NESTED_PAIRS"]
@@ -178,8 +178,9 @@ def _lr(x, fit1, fit2, is_nested, mixture, small_is_1):
     )
 
 
+@renamed_keyword(x="evals")
 def compare(
-    x: ArrayLike,
+    evals: ArrayLike,
     dist1: str,
     dist2: str,
     *,
@@ -191,7 +192,7 @@ def compare(
     """Fit two tail laws on the tail ``x >= xmin`` and compare them (:func:`loglikelihood_ratio`).
 
     Args:
-        x: 1-D data.
+        evals: 1-D data (e.g. an ESD).
         dist1, dist2: names from ``DISTRIBUTIONS``.
         xmin: the tail's lower end; ``None``: the power-law fit's ``xmin``
             (``htrmt.fit.powerlaw(x, **powerlaw_kwargs)``).
@@ -208,6 +209,7 @@ def compare(
         >>> lr.dist2
         'lognormal'
     """
+    x = evals
     check_choice(dist1, "dist1", DISTRIBUTIONS)
     check_choice(dist2, "dist2", DISTRIBUTIONS)
     if xmin is None:

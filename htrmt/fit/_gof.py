@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._checks import check_int, check_key, is_concrete
+from .._checks import check_int, check_key, is_concrete, renamed_keyword
 from ._powerlaw import (
     OK,
     PowerLawFit,
@@ -112,9 +112,10 @@ def _gof_jit(key, x, amax, *, num_bootstrap, batch_size, ks, min_tail, has_amax)
     )
 
 
+@renamed_keyword(x="evals")
 def powerlaw_gof(
     key: Any,
-    x: ArrayLike,
+    evals: ArrayLike,
     *,
     num_bootstrap: int = 100,
     ks: str = "two_sided",
@@ -134,7 +135,7 @@ def powerlaw_gof(
 
     Args:
         key: a ``jax.random`` key (replicates are a deterministic function of it).
-        x: 1-D data (values <= 0 ignored, as in :func:`htrmt.fit.powerlaw`).
+        evals: 1-D data (values <= 0 ignored, as in :func:`htrmt.fit.powerlaw`).
         num_bootstrap: number of replicates (static).
         ks, min_tail, alpha_max: as in :func:`htrmt.fit.powerlaw` (used for data and replicates).
         batch_size: replicates vmapped together (``None``: a size keeping memory modest).
@@ -159,7 +160,7 @@ def powerlaw_gof(
         bootstrap, and p <= 0.1 as the rejection rule).
     """
     key = check_key(key)
-    x = _validate_x(x)
+    x = _validate_x(evals)
     min_tail = _check_options(ks, min_tail, None, None, None, alpha_max)
     num_bootstrap = check_int(num_bootstrap, "num_bootstrap", ge=1)
     if batch_size is None:

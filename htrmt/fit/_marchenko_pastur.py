@@ -24,7 +24,14 @@ import math
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from .._checks import as_float_numpy, check_choice, check_finite, check_int, check_scalar
+from .._checks import (
+    as_float_numpy,
+    check_choice,
+    check_finite,
+    check_int,
+    check_scalar,
+    require_host,
+)
 from ..laws._marchenko_pastur import _cdf_t as _mp_cdf_t
 
 __all__ = [
@@ -372,6 +379,7 @@ def marchenko_pastur(
         A :class:`MarchenkoPasturFit`.
 
     Raises:
+        TypeError: called under ``jit``/``vmap``/``grad`` (it runs on the host, NumPy).
         TypeError: non-float ``evals``.
         ValueError: ``evals`` not 1-D, NaN/Inf, clearly negative values, all zero, or fewer than
             8 non-null eigenvalues; ``Q < 1``; an unknown ``method`` or ``margin``.
@@ -387,6 +395,7 @@ def marchenko_pastur(
         Johnstone (2001), Ann. Statist. 29, 295 (TW scale); Martin & Mahoney (2021),
         JMLR 22(165), Sec. 4.
     """
+    require_host("htrmt.fit.marchenko_pastur", evals, Q)
     check_choice(method, "method", METHODS)
     check_choice(margin, "margin", MARGINS)
     check_scalar(Q, "Q", ge=1.0)

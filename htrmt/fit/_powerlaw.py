@@ -35,7 +35,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._checks import as_float_array, check_choice, check_int, check_scalar, is_concrete
+from .._buckets import bucket_size
+from .._checks import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_scalar,
+    is_concrete,
+    renamed_keyword,
+)
 
 __all__ = [
     "PowerLawFit",
@@ -490,12 +498,12 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
 # --------------------------------------------------------------------------------------------
 
 
-def _validate_x(x: Any) -> Array:
-    x = as_float_array(x, "x", allow_int=True)
+def _validate_x(x: Any, name: str = "evals") -> Array:
+    x = as_float_array(x, name, allow_int=True)
     if x.ndim != 1:
-        raise ValueError(f"x must be one-dimensional, got shape {x.shape}")
+        raise ValueError(f"{name} must be one-dimensional, got shape {x.shape}")
     if x.shape[0] < 2:
-        raise ValueError(f"x must have at least 2 values, got {x.shape[0]}")
+        raise ValueError(f"{name} must have at least 2 values, got {x.shape[0]}")
     return x
 
 
@@ -504,13 +512,13 @@ def _eager_data_checks(x: Array, min_tail: int) -> None:
     if not np.all(np.isfinite(arr)):
         bad = int(np.argmax(~np.isfinite(arr)))
         raise ValueError(
-            f"x contains NaN or Inf ({int(np.sum(~np.isfinite(arr)))} of {arr.size} values; "
+            f"evals contains NaN or Inf ({int(np.sum(~np.isfinite(arr)))} of {arr.size} values; "
             f"first at index {bad}: {arr[bad]!r})"
         )
     posv = arr[arr > 0]
     if posv.size < max(min_tail, 2):
         raise ValueError(
-            f"x has {posv.size} positive values; a power-law fit needs at least "
+            f"evals has {posv.size} positive values; a power-law fit needs at least "
             f"{max(min_tail, 2)} (min_tail={min_tail}); non-positive values are ignored"
         )
     if np.all(posv == posv[0]):
@@ -671,8 +679,9 @@ def _fit_jit(x, xmin, xmax, lo, hi, amax, *, ks, min_tail, has_xmin, has_xmax, h
     )
 
 
+@renamed_keyword(x="evals")
 def powerlaw(
-    x: ArrayLike,
+    evals: ArrayLike,
     *,
     xmin: ArrayLike | None = None,
     xmax: ArrayLike | None = None,
@@ -711,7 +720,7 @@ def powerlaw(
     statistic (the default here gives its xmin and α) and reports ``α - 1``.
 
     Args:
-        x: 1-D real data (e.g. an ESD). Values <= 0 are ignored (an ESD's zero modes);
+        evals: 1-D real data (e.g. an ESD). Values <= 0 are ignored (an ESD's zero modes);
             ``num_data`` counts the rest.
         xmin: a given lower cut-off (need not be a data value); ``None``: chosen by minimum D.
         xmax: optional upper cut-off; data above it are dropped and α is the MLE of the power law
@@ -748,7 +757,7 @@ def powerlaw(
         J. Alstott, E. Bullmore, D. Plenz, "powerlaw: a Python package for analysis of heavy-tailed
         distributions", PLoS ONE 9(1), e85777 (2014).
     """
-    x = _validate_x(x)
+    x = _validate_x(evals)
     min_tail = _check_options(ks, min_tail, xmin, xmax, xmin_range, alpha_max)
     if is_concrete(x):
         _eager_data_checks(x, min_tail)
@@ -756,7 +765,7 @@ def powerlaw(
     z = jnp.zeros((), dt)
     lo, hi = (z, z) if xmin_range is None else xmin_range
     fit = _fit_jit(
-        x,
+        _pad_to_bucket(x),
         z if xmin is None else jnp.asarray(xmin, dt),
         z if xmax is None else jnp.asarray(xmax, dt),
         jnp.asarray(lo, dt),
@@ -774,6 +783,12 @@ def powerlaw(
     return fit
 
 
+def _pad_to_bucket(x: Array) -> Array:
+    n = x.shape[0]
+    b = bucket_size(n)
+    return x if b == n else jnp.concatenate([x, jnp.zeros((b - n,), x.dtype)])
+
+
 def _throw(fit: PowerLawFit) -> PowerLawFit:
     if is_concrete(fit.status):
         if not bool(np.all(np.asarray(fit.status) == OK)):
@@ -787,8 +802,9 @@ def _throw(fit: PowerLawFit) -> PowerLawFit:
     return eqx.tree_at(lambda f: f.alpha, fit, alpha)
 
 
+@renamed_keyword(x="evals")
 def powerlaw_scan(
-    x: ArrayLike,
+    evals: ArrayLike,
     *,
     xmax: ArrayLike | None = None,
     ks: str = "two_sided",
@@ -803,7 +819,7 @@ def powerlaw_scan(
     candidates when all are scanned.
 
     Args:
-        x: 1-D real data; values <= 0 are ignored.
+        evals: 1-D real data; values <= 0 are ignored.
         xmax: optional upper cut-off (truncated MLE, as in :func:`powerlaw`).
         ks: KS convention, ``"two_sided"`` or ``"powerlaw"``.
         min_tail: smallest tail size of a valid candidate.
@@ -824,7 +840,7 @@ def powerlaw_scan(
         >>> scan.alpha.shape
         (500,)
     """
-    x = _validate_x(x)
+    x = _validate_x(evals)
     min_tail = _check_options(ks, min_tail, None, xmax, None, None)
     if num_xmin is not None:
         num_xmin = check_int(num_xmin, "num_xmin", ge=1)

@@ -30,7 +30,7 @@ import numpy as np
 from jax.scipy.special import log_ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._checks import as_float_array, check_choice, check_scalar, is_concrete
+from .._checks import as_float_array, check_choice, check_scalar, is_concrete, renamed_keyword
 
 __all__ = ["TailFit", "fit_tail", "DISTRIBUTIONS", "tail_logpdf"]
 
@@ -315,11 +315,12 @@ def _fit_tail_jit(x, xmin, dist):
     )
 
 
-def fit_tail(x: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit:
+@renamed_keyword(x="evals")
+def fit_tail(evals: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit:
     r"""Maximum-likelihood fit of a tail law to ``x >= xmin``.
 
     Args:
-        x: 1-D real data (points below ``xmin`` are ignored).
+        evals: 1-D real data (points below ``xmin`` are ignored).
         distribution: ``"power_law"``, ``"truncated_power_law"`` (power law with exponential
             cut-off), ``"exponential"``, ``"lognormal"`` or ``"stretched_exponential"``; all are
             normalised on ``[xmin, ∞)`` (the module docstring gives the densities).
@@ -333,7 +334,7 @@ def fit_tail(x: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit:
         ``inf``); both are reported as not converged.
 
     Raises:
-        TypeError, ValueError: bad ``x``, NaN/Inf, unknown ``distribution``, ``xmin <= 0``.
+        TypeError, ValueError: bad ``evals``, NaN/Inf, unknown ``distribution``, ``xmin <= 0``.
 
     Example:
         >>> import jax, htrmt as ht
@@ -347,12 +348,12 @@ def fit_tail(x: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit:
         Alstott, Bullmore & Plenz (2014), PLoS ONE 9, e85777.
     """
     check_choice(distribution, "distribution", DISTRIBUTIONS)
-    x = as_float_array(x, "x", allow_int=True)
+    x = as_float_array(evals, "evals", allow_int=True)
     if x.ndim != 1:
-        raise ValueError(f"x must be one-dimensional, got shape {x.shape}")
+        raise ValueError(f"evals must be one-dimensional, got shape {x.shape}")
     check_scalar(xmin, "xmin", gt=0.0)
     if is_concrete(x):
         arr = np.asarray(x)
         if not np.all(np.isfinite(arr)):
-            raise ValueError("x contains NaN or Inf")
+            raise ValueError("evals contains NaN or Inf")
     return _fit_tail_jit(x, jnp.asarray(xmin, x.dtype), distribution)

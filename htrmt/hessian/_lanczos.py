@@ -7,12 +7,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import check_int, check_key, check_scalar, float_dtype
+from .._checks import check_int, check_key, check_scalar, float_dtype, is_concrete
 
 HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
 
@@ -57,8 +58,7 @@ def as_operator(A: Any, dim: int | None = None, dtype: Any = None) -> Operator:
     return Operator(lambda v: jnp.matmul(arr, v, precision=HIGHEST), int(arr.shape[0]), arr.dtype)
 
 
-@dataclasses.dataclass(frozen=True)
-class Tridiagonal:
+class Tridiagonal(eqx.Module):
     """The Lanczos tridiagonal matrix ``T = VᵀAV``.
 
     Attributes:
@@ -175,8 +175,7 @@ def lanczos(
     return Tridiagonal(a, b)
 
 
-@dataclasses.dataclass(frozen=True)
-class TopEigenvalues:
+class TopEigenvalues(eqx.Module):
     """Top eigenvalues by Lanczos.
 
     Attributes:
@@ -187,7 +186,7 @@ class TopEigenvalues:
 
     eigenvalues: Float[Array, " k"]
     residuals: Float[Array, " k"]
-    num_steps: int
+    num_steps: int = eqx.field(static=True)
 
 
 def top_eigenvalues(
@@ -221,7 +220,8 @@ def top_eigenvalues(
 
     Raises:
         ValueError: ``k`` < 1 or > ``num_steps``; the Ritz values did not reach ``tol`` in
-            ``num_steps`` steps ("too few Lanczos steps for the requested accuracy").
+            ``num_steps`` steps ("too few Lanczos steps for the requested accuracy"; under
+            ``jit`` an ``equinox.error_if`` runtime error).
 
     Example:
         >>> import jax, jax.numpy as jnp, htrmt as ht
@@ -247,12 +247,17 @@ def top_eigenvalues(
     order = jnp.argsort(-theta if which == "largest" else -jnp.abs(theta))[:k]
     ev, r = theta[order], res[order]
     if tol is not None:
-        scale = float(jnp.max(jnp.abs(theta)))
-        worst = float(jnp.max(r))
-        if not np.isfinite(worst) or worst > tol * max(scale, float(np.finfo(np.float32).tiny)):
+        scale = jnp.max(jnp.abs(theta))
+        worst = jnp.max(r)
+        bad = ~(worst <= tol * jnp.maximum(scale, float(np.finfo(np.float32).tiny)))
+        if not is_concrete(bad):  # under jit/vmap: a runtime error (equinox.error_if)
+            ev = eqx.error_if(
+                ev, bad, "too few Lanczos steps for the requested accuracy; increase num_steps"
+            )
+        elif bool(bad):
             raise ValueError(
                 f"too few Lanczos steps for the requested accuracy: num_steps={num_steps} leaves a "
-                f"Ritz residual {worst:.3g} > tol·max|θ| = {tol * scale:.3g} for the top k={k}; "
-                "increase num_steps (or loosen tol)"
+                f"Ritz residual {float(worst):.3g} > tol·max|θ| = {tol * float(scale):.3g} for the "
+                f"top k={k}; increase num_steps (or loosen tol)"
             )
     return TopEigenvalues(ev, r, num_steps)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
@@ -16,8 +16,7 @@ from ._lanczos import Tridiagonal, _lanczos, as_operator
 __all__ = ["SpectralQuadrature", "slq"]
 
 
-@dataclasses.dataclass(frozen=True)
-class SpectralQuadrature:
+class SpectralQuadrature(eqx.Module):
     """SLQ estimate of the spectral measure ``(1/d) Σ_i δ(λ − λ_i)``: one Gauss rule per probe.
 
     Attributes:

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._buckets import elementwise_bucketed
 from .._checks import check_choice, check_key, check_scalar, float_dtype
 from ._common import _POSITIONAL_BETA, as_x, check_beta, resolve_beta
 
@@ -317,7 +318,7 @@ def logcdf(
     """
     beta = resolve_beta(_beta, beta, "tracy_widom.logcdf")
     st, beta, _ = _prep(x, beta, convention)
-    return _j_logcdf_logsf(st, beta)[0]
+    return elementwise_bucketed(_j_logcdf_logsf, st, 0.0, beta)[0]
 
 
 def logsf(
@@ -342,7 +343,7 @@ def logsf(
     """
     beta = resolve_beta(_beta, beta, "tracy_widom.logsf")
     st, beta, _ = _prep(x, beta, convention)
-    return _j_logcdf_logsf(st, beta)[1]
+    return elementwise_bucketed(_j_logcdf_logsf, st, 0.0, beta)[1]
 
 
 def cdf(
@@ -373,7 +374,7 @@ def cdf(
     """
     beta = resolve_beta(_beta, beta, "tracy_widom.cdf")
     st, beta, _ = _prep(x, beta, convention)
-    return _j_cdf_sf(st, beta)[0]
+    return elementwise_bucketed(_j_cdf_sf, st, 0.0, beta)[0]
 
 
 def sf(
@@ -398,7 +399,7 @@ def sf(
     """
     beta = resolve_beta(_beta, beta, "tracy_widom.sf")
     st, beta, _ = _prep(x, beta, convention)
-    return _j_cdf_sf(st, beta)[1]
+    return elementwise_bucketed(_j_cdf_sf, st, 0.0, beta)[1]
 
 
 def logpdf(
@@ -423,7 +424,7 @@ def logpdf(
     """
     beta = resolve_beta(_beta, beta, "tracy_widom.logpdf")
     st, beta, c = _prep(x, beta, convention)
-    out = _j_logpdf(st, beta)
+    out = elementwise_bucketed(_j_logpdf, st, 0.0, beta)
     if c != 1.0:
         out = out + jnp.asarray(math.log(c), out.dtype)
     return out
@@ -517,7 +518,7 @@ def ppf(
     c = _scale(beta, convention)
     p = as_x(p, "p")
     check_scalar(p, "p", gt=0.0, lt=1.0)
-    x = _j_ppf(p, beta)
+    x = elementwise_bucketed(_j_ppf, p, 0.5, beta)
     return x if c == 1.0 else x / jnp.asarray(c, x.dtype)
 
 

@@ -23,14 +23,14 @@ from .._checks import as_float_array, check_finite, check_scalar, is_concrete
 
 __all__ = [
     "alpha",
-    "weighted_alpha",
-    "log_frobenius_norm",
+    "alpha_weighted",
+    "log_norm",
     "log_spectral_norm",
     "log_alpha_norm",
     "stable_rank",
-    "mp_soft_rank",
+    "mp_softrank",
     "hard_rank",
-    "matrix_entropy",
+    "entropy",
     "default_rtol",
 ]
 
@@ -83,7 +83,7 @@ def alpha(evals: Float[Array, " m"], **powerlaw_kwargs: Any) -> Float[Array, ""]
 _fit_alpha = alpha
 
 
-def weighted_alpha(
+def alpha_weighted(
     evals: Float[Array, "... m"], alpha: Any = None, **powerlaw_kwargs: Any
 ) -> Float[Array, "..."]:
     """Weighted alpha (alpha_hat): ``α̂ = α · log10 λ_max``.
@@ -94,7 +94,7 @@ def weighted_alpha(
         **powerlaw_kwargs: passed to the fit when ``alpha`` is None.
 
     Example:
-        >>> float(weighted_alpha(jnp.array([1.0, 10.0, 100.0]), alpha=2.0))
+        >>> float(alpha_weighted(jnp.array([1.0, 10.0, 100.0]), alpha=2.0))
         4.0
     """
     x = _evals(evals)
@@ -102,14 +102,14 @@ def weighted_alpha(
     return _weighted_alpha(x, a)
 
 
-def log_frobenius_norm(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
+def log_norm(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
     """Log Frobenius norm ``log10 Σ_i λ_i``.
 
     With ``normalization="none"`` eigenvalues this is ``log10 ‖W‖_F²`` (the weightwatcher
     ``log_norm``); with the default ``WᵀW/N`` it is ``log10(‖W‖_F²/N)``.
 
     Example:
-        >>> float(log_frobenius_norm(jnp.array([1.0, 2.0, 7.0])))
+        >>> float(log_norm(jnp.array([1.0, 2.0, 7.0])))
         1.0
     """
     return _log_frobenius_norm(_evals(evals))
@@ -154,7 +154,7 @@ def stable_rank(evals: Float[Array, "... m"]) -> Float[Array, "..."]:
     return _stable_rank(_evals(evals))
 
 
-def mp_soft_rank(
+def mp_softrank(
     evals: Float[Array, "... m"], Q: Any = None, *, lambda_plus: Any = None
 ) -> Float[Array, "..."]:
     """MP soft rank ``λ+ / λ_max``: near 1 for a random-like layer, small with strong spikes/tails.
@@ -169,13 +169,13 @@ def mp_soft_rank(
         ValueError: neither ``Q`` nor ``lambda_plus`` given.
 
     Example:
-        >>> float(mp_soft_rank(jnp.array([0.5, 1.0, 8.0]), lambda_plus=2.0))
+        >>> float(mp_softrank(jnp.array([0.5, 1.0, 8.0]), lambda_plus=2.0))
         0.25
     """
     x = _evals(evals)
     if lambda_plus is None:
         if Q is None:
-            raise ValueError("mp_soft_rank needs Q (to fit λ+) or lambda_plus, got neither")
+            raise ValueError("mp_softrank needs Q (to fit λ+) or lambda_plus, got neither")
         from ..fit import marchenko_pastur
 
         lambda_plus = marchenko_pastur(x, Q).lambda_plus
@@ -212,9 +212,7 @@ def hard_rank(evals: Float[Array, "... m"], *, rtol: float | None = None) -> Int
     return jnp.sum(x > tol, axis=-1)
 
 
-def matrix_entropy(
-    evals: Float[Array, "... m"], *, rtol: float | None = None
-) -> Float[Array, "..."]:
+def entropy(evals: Float[Array, "... m"], *, rtol: float | None = None) -> Float[Array, "..."]:
     """Matrix (spectral) entropy ``−Σ_i p_i ln p_i / ln R``, ``p_i = ν_i²/Σ_j ν_j² = λ_i/Σ_j λ_j``.
 
     ``ν_i`` are the singular values of W (``λ_i ∝ ν_i²``) and ``R`` the :func:`hard_rank`; the
@@ -226,7 +224,7 @@ def matrix_entropy(
         rtol: the hard-rank tolerance (see :func:`hard_rank`).
 
     Example:
-        >>> float(matrix_entropy(jnp.array([2.0, 2.0, 2.0, 2.0])))
+        >>> float(entropy(jnp.array([2.0, 2.0, 2.0, 2.0])))
         1.0
     """
     x = _evals(evals)

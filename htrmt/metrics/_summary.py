@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import check_scalar
+from .._checks import check_scalar, require_host
 from . import _spectral as S
 
 __all__ = ["Metrics", "summary"]
@@ -22,14 +23,14 @@ class Metrics:
     Attributes:
         alpha: power-law exponent of the tail (NaN with ``alpha_ok=False`` when no fit).
         alpha_ok: whether the power-law fit succeeded.
-        weighted_alpha: ``α · log10 λ_max``.
-        log_frobenius_norm: ``log10 Σλ_i``.
+        alpha_weighted: ``α · log10 λ_max``.
+        log_norm: ``log10 Σλ_i``.
         log_spectral_norm: ``log10 λ_max``.
         log_alpha_norm: ``log10 Σλ_i^α``.
         stable_rank: ``Σλ_i/λ_max``.
-        mp_soft_rank: ``λ+/λ_max`` (λ+ from the MP bulk fit; NaN if none could be made).
+        mp_softrank: ``λ+/λ_max`` (λ+ from the MP bulk fit; NaN if none could be made).
         hard_rank: ``#{λ_i > rtol·λ_max}``.
-        matrix_entropy: ``−Σp_i ln p_i / ln R``.
+        entropy: ``−Σp_i ln p_i / ln R``.
         lambda_max: the largest eigenvalue.
         lambda_plus: the fitted MP edge.
         num_spikes: eigenvalues above ``λ+ + c·s`` (MP fit).
@@ -40,20 +41,46 @@ class Metrics:
 
     alpha: float
     alpha_ok: bool
-    weighted_alpha: float
-    log_frobenius_norm: float
+    alpha_weighted: float
+    log_norm: float
     log_spectral_norm: float
     log_alpha_norm: float
     stable_rank: float
-    mp_soft_rank: float
+    mp_softrank: float
     hard_rank: int
-    matrix_entropy: float
+    entropy: float
     lambda_max: float
     lambda_plus: float
     num_spikes: int
     M: int
     Q: float
     xmin: float
+
+    # the former field names, kept for one release
+    @property
+    def weighted_alpha(self) -> float:
+        return _renamed(self, "weighted_alpha", "alpha_weighted")
+
+    @property
+    def log_frobenius_norm(self) -> float:
+        return _renamed(self, "log_frobenius_norm", "log_norm")
+
+    @property
+    def mp_soft_rank(self) -> float:
+        return _renamed(self, "mp_soft_rank", "mp_softrank")
+
+    @property
+    def matrix_entropy(self) -> float:
+        return _renamed(self, "matrix_entropy", "entropy")
+
+
+def _renamed(m: Metrics, old: str, new: str) -> Any:
+    warnings.warn(
+        f"Metrics.{old} is deprecated and will be removed in the next release; use Metrics.{new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(m, new)
 
 
 def summary(
@@ -64,6 +91,9 @@ def summary(
     The power-law fit (``htrmt.fit.powerlaw``, ``throw=False``) and the MP bulk fit
     (``htrmt.fit.marchenko_pastur``) are made once and shared. When the power-law fit cannot be
     made, ``alpha_ok`` is False and the α-based metrics are NaN (the status says so).
+
+    Runs on the host (NumPy fits, Python floats out): under ``jit``/``vmap``/``grad`` it raises a
+    ``TypeError``; the individual metric functions are jittable.
 
     Args:
         evals: 1-D eigenvalues.
@@ -78,6 +108,12 @@ def summary(
     """
     from ..fit import marchenko_pastur, powerlaw
 
+    require_host(
+        "htrmt.metrics.summary",
+        evals,
+        Q,
+        hint="the metric functions of htrmt.metrics (jittable given alpha= and lambda_plus=)",
+    )
     check_scalar(Q, "Q", ge=1.0)
     x = S._evals(evals)
     if x.ndim != 1:
@@ -94,14 +130,14 @@ def summary(
     return Metrics(
         alpha=a,
         alpha_ok=ok,
-        weighted_alpha=float(S.weighted_alpha(x, alpha=a)) if ok else math.nan,
-        log_frobenius_norm=float(S.log_frobenius_norm(x)),
+        alpha_weighted=float(S.alpha_weighted(x, alpha=a)) if ok else math.nan,
+        log_norm=float(S.log_norm(x)),
         log_spectral_norm=float(S.log_spectral_norm(x)),
         log_alpha_norm=float(S.log_alpha_norm(x, alpha=a)) if ok else math.nan,
         stable_rank=float(S.stable_rank(x)),
-        mp_soft_rank=lam_plus / lmax,
+        mp_softrank=lam_plus / lmax,
         hard_rank=int(S.hard_rank(x, rtol=rtol)),
-        matrix_entropy=float(S.matrix_entropy(x, rtol=rtol)),
+        entropy=float(S.entropy(x, rtol=rtol)),
         lambda_max=lmax,
         lambda_plus=float(lam_plus),
         num_spikes=int(n_sp),

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from .._checks import as_float_numpy, check_finite, check_scalar
+from .._checks import as_float_numpy, check_finite, check_scalar, require_host
 from ..ensembles._phases import PHASES
 
 __all__ = ["PHASES", "PhaseThresholds", "PhaseResult", "classify"]
@@ -197,6 +197,7 @@ def classify(
         A :class:`PhaseResult`; ``.phase`` is the verdict.
 
     Raises:
+        TypeError: called under ``jit``/``vmap``/``grad`` (it runs on the host, NumPy).
         TypeError: non-float ``evals``.
         ValueError: ``evals`` not 1-D, with fewer than 8 values, NaN/Inf, negative beyond
             round-off or all zero; ``Q < 1``.
@@ -216,6 +217,7 @@ def classify(
     th = PhaseThresholds() if thresholds is None else thresholds
     if not isinstance(th, PhaseThresholds):
         raise TypeError(f"thresholds must be a PhaseThresholds, got {type(th).__name__}")
+    require_host("htrmt.phases.classify", evals, Q)
     check_scalar(Q, "Q", ge=1.0)
     x = check_finite(as_float_numpy(evals, "evals"), "evals")
     if x.ndim != 1:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_choice, check_finite, check_int
+from .._checks import as_float_array, check_choice, check_finite, check_int, require_host
 
 __all__ = ["Histogram", "histogram", "ecdf", "ks_statistic", "ks_distance"]
 
@@ -46,6 +46,8 @@ def histogram(
 ) -> Histogram:
     """Histogram of a spectrum with linear or logarithmic bins.
 
+    Runs on the host (NumPy); under ``jit``/``vmap`` it raises a ``TypeError``.
+
     With ``scale="log"`` the bins are equal in ``log λ`` between the smallest positive and the
     largest eigenvalue, which is how a power-law tail is drawn on log–log axes; the density is
     still per unit λ (so a tail ``ρ ~ λ^-α`` is a straight line of slope ``-α``).
@@ -61,6 +63,7 @@ def histogram(
     """
     check_choice(scale, "scale", ("linear", "log"))
     check_int(bins, "bins", ge=1)
+    require_host("htrmt.spectra.histogram", evals, hint="jnp.histogram with fixed bins")
     x = np.asarray(check_finite(as_float_array(evals, "evals"), "evals"), dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"evals must be a non-empty 1-D array, got shape {x.shape}")

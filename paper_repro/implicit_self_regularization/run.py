@@ -344,7 +344,7 @@ def _layer_stats(W) -> dict:
         "max_gap": float(ph.max_gap),
         "num_null": int(ph.num_null),
         "null_fraction": float(ph.num_null / ph.M),
-        "entropy": float(ht.metrics.matrix_entropy(lam)),
+        "entropy": float(ht.metrics.entropy(lam)),
         "hard_rank": int(ht.metrics.hard_rank(lam)),
         "M": int(M),
     }
@@ -456,7 +456,7 @@ def part_d(cfg, seed: int) -> dict:
         for W in C.linear_weights(m):
             W = np.asarray(W, np.float64)
             W = W if W.shape[0] >= W.shape[1] else W.T
-            ents.append(float(ht.metrics.matrix_entropy(ht.esd(W))))
+            ents.append(float(ht.metrics.entropy(ht.esd(W))))
         hist["epoch"].append(epoch)
         hist["loss"].append(loss)
         hist["entropy"].append(ents)
