@@ -50,6 +50,7 @@ _FUNCTIONS = {
     "analyze": "networks",
     "enable_compilation_cache": "_cache",
     "esd": "spectra",
+    "Status": "_status",
 }
 
 if TYPE_CHECKING:  # what static checkers see; at run time `__getattr__` imports on first use
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # what static checkers see; at run time `__getattr__` imports
     from . import sweep as sweep
     from . import training as training
     from ._cache import enable_compilation_cache as enable_compilation_cache
+    from ._status import Status as Status
     from .networks import analyze as analyze
     from .spectra import esd as esd
 

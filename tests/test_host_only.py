@@ -68,3 +68,24 @@ def test_top_eigenvalues_under_jit_fails_loudly_when_not_converged():
         jax.jit(lambda k: ht.hessian.top_eigenvalues(k, A, 3, num_steps=4))(
             jax.random.key(0)
         ).eigenvalues.block_until_ready()
+
+
+# ------------------------------------------------------------------------------- one status
+
+
+def test_one_status_enumeration_across_fitters():
+    S = ht.Status
+    assert [int(s) for s in S] == list(range(len(S)))
+    assert S.OK.ok and not S.NO_CANDIDATE.ok and S.from_label("non-finite") is S.NONFINITE
+    with pytest.raises(ValueError, match="unknown status label"):
+        S.from_label("fine")
+    # power law: the codes are the enumeration's
+    bad = ht.fit.powerlaw(jnp.array([1.0, 2.0, 3.0, 4.0]), xmin=10.0, throw=False)
+    assert S(int(bad.status)) is S.XMIN_ABOVE_DATA and bad.message == S.XMIN_ABOVE_DATA.message
+    # the act estimator and its per-layer table
+    fit = ht.act.hill_fit(jnp.asarray([1e-9, 2e-9, 3.0]), "goodness-of-fit")
+    assert S(int(fit.status)) is S.NO_CANDIDATE and fit.message == S.NO_CANDIDATE.message
+    assert set(ht.act.HILL_STATUS.values()) == {"ok", "no-candidate", "non-finite"}
+    # the MP fit (host): its label maps to the same enumeration
+    mp = ht.fit.marchenko_pastur(ht.esd(ht.ensembles.gaussian(jax.random.key(0), (200, 100))), 2.0)
+    assert mp.code is S.OK and mp.ok and mp.message == "ok"

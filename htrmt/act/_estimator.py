@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from .._status import Status, first_failure
+
 __all__ = [
     "ESTIMATORS",
     "FIT_MODES",
@@ -39,7 +41,7 @@ FIT_MODES = ("median", "fix-finger", "goodness-of-fit")
 _MODE_ALIASES = {"xmin_mid": "median", "xmin_peak": "fix-finger", "gof": "goodness-of-fit"}
 
 #: ``HillFit.status`` codes
-HILL_STATUS = ("ok", "no-candidate", "non-finite")
+HILL_STATUS = {int(c): c.label for c in (Status.OK, Status.NO_CANDIDATE, Status.NONFINITE)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,7 +188,8 @@ class HillFit(eqx.Module):
         frobenius: Σλ over all eigenvalues (the squared Frobenius norm).
         alpha_hat: α·log10 λ_max.
         stable_rank: Σλ / λ_max.
-        status: index into :data:`HILL_STATUS`.
+        status: a :class:`htrmt.Status` code (``OK``, ``NO_CANDIDATE``, ``NONFINITE``;
+            labels in :data:`HILL_STATUS`).
     """
 
     alpha: Float[Array, "..."]
@@ -202,7 +205,12 @@ class HillFit(eqx.Module):
 
     @property
     def ok(self) -> Array:
-        return self.status == 0
+        return self.status == int(Status.OK)
+
+    @property
+    def message(self) -> str:
+        """The first failure of a concrete (batched) fit, or ``"ok"``."""
+        return first_failure(self.status).message
 
 
 def _hill_at(lam, loglam, idx, i):
@@ -314,7 +322,9 @@ def hill_fit(
     num_tail = (L - i).astype(jnp.int32)
     xmin = lam_v[i]
     finite = jnp.isfinite(alpha) & jnp.isfinite(D)
-    status = jnp.where(nocand, 1, jnp.where(finite, 0, 2)).astype(jnp.int32)
+    status = jnp.where(
+        nocand, int(Status.NO_CANDIDATE), jnp.where(finite, int(Status.OK), int(Status.NONFINITE))
+    ).astype(jnp.int32)
     return HillFit(
         alpha=alpha,
         D=D,

@@ -10,13 +10,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
+from .._status import Status, first_failure
 from ._estimator import HILL_STATUS, Estimator, get_estimator, hill_fit, layer_esd, num_evals
 from ._layers import Layer, LayerFilter, as_slices, select_layers
 
 __all__ = ["LayerMetrics", "layer_metrics", "metrics_of_layers"]
 
 #: ``LayerMetrics.status`` codes: those of :data:`HILL_STATUS` then ``"too-small"``
-STATUS = (*HILL_STATUS, "too-small")
+STATUS = {**HILL_STATUS, int(Status.TOO_SMALL): Status.TOO_SMALL.label}
 
 
 class LayerMetrics(eqx.Module):
@@ -49,6 +50,16 @@ class LayerMetrics(eqx.Module):
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def ok(self) -> Bool[Array, " n"]:
+        """Per layer: fitted (``status`` is ``Status.OK``)."""
+        return self.status == int(Status.OK)
+
+    @property
+    def message(self) -> str:
+        """The first failure among the layers (concrete status), or ``"ok"``."""
+        return first_failure(self.status).message
 
     def as_dict(self, field: str = "alpha") -> dict[str, float]:
         """``{name: value}`` of one field (host only)."""
@@ -98,7 +109,7 @@ def metrics_of_layers(
     stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *ordered)
     size = jnp.asarray([num_evals(lay.slices_shape, estimator) for lay in layers], jnp.int32)
     included = size >= estimator.eigs_thresh
-    status = jnp.where(included, stacked.status, len(HILL_STATUS)).astype(jnp.int32)
+    status = jnp.where(included, stacked.status, int(Status.TOO_SMALL)).astype(jnp.int32)
     return LayerMetrics(
         names=tuple(lay.name for lay in layers),
         num_params=tuple(lay.num_params for lay in layers),

@@ -32,6 +32,7 @@ from .._checks import (
     check_scalar,
     require_host,
 )
+from .._status import Status
 from ..laws._marchenko_pastur import _cdf_t as _mp_cdf_t
 
 __all__ = [
@@ -164,6 +165,15 @@ class MarchenkoPasturFit:
     def ok(self) -> bool:
         """True when the fit converged on a full-rank spectrum."""
         return self.status == "ok"
+
+    @property
+    def code(self) -> Status:
+        """The status as the shared :class:`htrmt.Status` (``status`` is its label)."""
+        return Status.from_label(self.status)
+
+    @property
+    def message(self) -> str:
+        return self.code.message
 
 
 # ---------------------------------------------------------------------------------------------

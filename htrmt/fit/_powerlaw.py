@@ -44,6 +44,7 @@ from .._checks import (
     is_concrete,
     renamed_keyword,
 )
+from .._status import Status
 
 __all__ = [
     "PowerLawFit",
@@ -59,28 +60,18 @@ __all__ = [
 
 KS_CONVENTIONS = ("two_sided", "powerlaw")
 
-# Status codes of a fit (``PowerLawFit.status``); 0 means success.
-OK = 0
-TOO_FEW_TAIL = 1
-XMIN_ABOVE_DATA = 2
-NO_CANDIDATE = 3
-CONSTANT = 4
-NONFINITE = 5
-TOO_FEW_DATA = 6
-NOT_CONVERGED = 7
+# Status codes of a fit (``PowerLawFit.status``, those of :class:`htrmt.Status`); 0 is success.
+OK = int(Status.OK)
+TOO_FEW_TAIL = int(Status.TOO_FEW_TAIL)
+XMIN_ABOVE_DATA = int(Status.XMIN_ABOVE_DATA)
+NO_CANDIDATE = int(Status.NO_CANDIDATE)
+CONSTANT = int(Status.CONSTANT)
+NONFINITE = int(Status.NONFINITE)
+TOO_FEW_DATA = int(Status.TOO_FEW_DATA)
+NOT_CONVERGED = int(Status.NOT_CONVERGED)
 
-STATUS_MESSAGES = {
-    OK: "ok",
-    TOO_FEW_TAIL: "too few tail points: a fit needs at least `min_tail` points and 2 distinct "
-    "values in xmin <= x <= xmax",
-    XMIN_ABOVE_DATA: "xmin is above the largest data value (no tail)",
-    NO_CANDIDATE: "no candidate xmin satisfies the restrictions (min_tail, xmin_range, "
-    "alpha_max, xmax)",
-    CONSTANT: "the positive data are constant: a power law cannot be fit",
-    NONFINITE: "the data contain NaN or Inf",
-    TOO_FEW_DATA: "fewer than `min_tail` positive data values (or fewer than 2 distinct ones)",
-    NOT_CONVERGED: "the truncated (xmax) MLE did not converge",
-}
+STATUS_MESSAGES = {int(c): c.message for c in Status}
+STATUS_MESSAGES[NOT_CONVERGED] = "the truncated (xmax) MLE did not converge"
 
 
 class PowerLawFit(eqx.Module):

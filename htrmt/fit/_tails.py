@@ -31,6 +31,7 @@ from jax.scipy.special import log_ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .._checks import as_float_array, check_choice, check_scalar, is_concrete, renamed_keyword
+from .._status import Status
 
 __all__ = ["TailFit", "fit_tail", "DISTRIBUTIONS", "tail_logpdf"]
 
@@ -50,9 +51,9 @@ PARAM_NAMES = {
     "stretched_exponential": ("lambda", "beta"),
 }
 
-OK = 0
-TOO_FEW_TAIL = 1
-NOT_CONVERGED = 7
+OK = int(Status.OK)
+TOO_FEW_TAIL = int(Status.TOO_FEW_TAIL)
+NOT_CONVERGED = int(Status.NOT_CONVERGED)
 
 _MESSAGES = {
     OK: "ok",
