@@ -69,11 +69,8 @@ def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, *, ks, min_tail, alp
     return f.D, f.alpha, f.xmin, f.status
 
 
-@functools.partial(
-    jax.jit, static_argnames=("num_bootstrap", "batch_size", "ks", "min_tail", "has_amax")
-)
-def _gof_jit(key, x, amax, *, num_bootstrap, batch_size, ks, min_tail, has_amax):
-    alpha_max = amax if has_amax else None
+@functools.partial(jax.jit, static_argnames=("num_bootstrap", "batch_size", "ks", "min_tail"))
+def _gof_jit(key, x, alpha_max, *, num_bootstrap, batch_size, ks, min_tail):
     fit = _fit_impl(x, None, None, ks, min_tail, None, alpha_max)
     xs = jnp.sort(x)
     # only positive values take part (non-positive ones are dropped by the fit as well): the
@@ -172,12 +169,11 @@ def powerlaw_gof(
     g = _gof_jit(
         key,
         x,
-        jnp.zeros((), dt) if alpha_max is None else jnp.asarray(alpha_max, dt),
+        None if alpha_max is None else jnp.asarray(alpha_max, dt),
         num_bootstrap=num_bootstrap,
         batch_size=batch_size,
         ks=ks,
         min_tail=min_tail,
-        has_amax=alpha_max is not None,
     )
     if is_concrete(g.fit.status) and int(g.fit.status) != OK:
         raise ValueError(f"power-law fit of x failed: {g.fit.message}")

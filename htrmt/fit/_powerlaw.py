@@ -252,17 +252,24 @@ def _alphas(p: _Prep, xmax: Array | None) -> tuple[Array, Array, Array]:
         S = Tsafe / jnp.maximum(mf, 1)
         beta, conv = _truncated_beta(S, R)
         alpha = 1 + beta
-        # Fisher information per point of the truncated law: 1/β² - R² e^{βR}/(e^{βR}-1)².
-        t = beta * R
-        tsafe = jnp.where(jnp.abs(t) < 1e-4, jnp.ones((), dt), t)
-        info_t = jnp.where(
-            jnp.abs(t) < 1e-4,
-            jnp.full_like(t, 1 / 12),
-            1 / tsafe**2 - jnp.exp(tsafe) / jnp.expm1(tsafe) ** 2,
-        )
-        info = info_t * R**2
-        sigma = 1 / jnp.sqrt(jnp.maximum(mf, 1) * info)
+        sigma = 1 / jnp.sqrt(jnp.maximum(mf, 1) * _truncated_information(beta, R))
     return alpha, sigma, conv
+
+
+def _truncated_information(beta: Array, R: Array) -> Array:
+    """Fisher information per point of the power law truncated to ``[xmin, xmin·e^R]``.
+
+    In ``u = ln(x/xmin)`` the law is an exponential of rate β truncated to ``[0, R]``, whose
+    information is ``1/β² − R² e^{βR}/(e^{βR} − 1)²``; written with ``t = βR`` it is
+    ``R²·(1/t² − e^t/expm1(t)²)``, which tends to ``R²/12`` as ``t → 0`` (used below
+    ``|t| < 1e-4``, where the difference loses its digits).
+    """
+    t = beta * R
+    small = jnp.abs(t) < 1e-4
+    tsafe = jnp.where(small, jnp.ones_like(t), t)
+    exact = 1 / tsafe**2 - jnp.exp(tsafe) / jnp.expm1(tsafe) ** 2
+    info_t = jnp.where(small, jnp.full_like(t, 1 / 12), exact)
+    return info_t * R**2
 
 
 def _loglik(alpha: Array, xmin: Array, T: Array, m: Array, xmax: Array | None) -> Array:
@@ -597,17 +604,7 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
         else:
             Rk = jnp.log(xmax_a) - jnp.log(xmin_v)
             beta, conv = _truncated_beta(T / mf, Rk)
-            t = beta * Rk
-            tsafe = jnp.where(jnp.abs(t) < 1e-4, jnp.ones((), dt), t)
-            info = (
-                jnp.where(
-                    jnp.abs(t) < 1e-4,
-                    jnp.asarray(1 / 12, dt),
-                    1 / tsafe**2 - jnp.exp(tsafe) / jnp.expm1(tsafe) ** 2,
-                )
-                * Rk**2
-            )
-            sigma = 1 / jnp.sqrt(mf * info)
+            sigma = 1 / jnp.sqrt(mf * _truncated_information(beta, Rk))
         alpha = 1 + beta
         # D of the tail with an xmin that need not be a data value: ECDF ranks from k.
         J = jnp.arange(n, dtype=jnp.int32)[None, :]
@@ -655,19 +652,11 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
     )
 
 
-@functools.partial(
-    jax.jit, static_argnames=("ks", "min_tail", "has_xmin", "has_xmax", "has_range", "has_amax")
-)
-def _fit_jit(x, xmin, xmax, lo, hi, amax, *, ks, min_tail, has_xmin, has_xmax, has_range, has_amax):
-    return _fit_impl(
-        x,
-        xmin if has_xmin else None,
-        xmax if has_xmax else None,
-        ks,
-        min_tail,
-        (lo, hi) if has_range else None,
-        amax if has_amax else None,
-    )
+# Optional arguments travel as ``None`` (an empty pytree), so each combination of given and
+# absent options is its own trace without any flag.
+@functools.partial(jax.jit, static_argnames=("ks", "min_tail"))
+def _fit_jit(x, xmin, xmax, xmin_range, amax, *, ks, min_tail):
+    return _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, amax)
 
 
 @renamed_keyword(x="evals")
@@ -753,21 +742,18 @@ def powerlaw(
     if is_concrete(x):
         _eager_data_checks(x, min_tail)
     dt = x.dtype
-    z = jnp.zeros((), dt)
-    lo, hi = (z, z) if xmin_range is None else xmin_range
+
+    def arr(v: Any) -> Array | None:
+        return None if v is None else jnp.asarray(v, dt)
+
     fit = _fit_jit(
         _pad_to_bucket(x),
-        z if xmin is None else jnp.asarray(xmin, dt),
-        z if xmax is None else jnp.asarray(xmax, dt),
-        jnp.asarray(lo, dt),
-        jnp.asarray(hi, dt),
-        z if alpha_max is None else jnp.asarray(alpha_max, dt),
+        arr(xmin),
+        arr(xmax),
+        None if xmin_range is None else (arr(xmin_range[0]), arr(xmin_range[1])),
+        arr(alpha_max),
         ks=ks,
         min_tail=min_tail,
-        has_xmin=xmin is not None,
-        has_xmax=xmax is not None,
-        has_range=xmin_range is not None,
-        has_amax=alpha_max is not None,
     )
     if throw:
         fit = _throw(fit)
@@ -837,23 +823,19 @@ def powerlaw_scan(
         num_xmin = check_int(num_xmin, "num_xmin", ge=1)
     if is_concrete(x):
         _eager_data_checks(x, min_tail)
-    dt = x.dtype
-    z = jnp.zeros((), dt)
     return _scan_jit(
         x,
-        z if xmax is None else jnp.asarray(xmax, dt),
+        None if xmax is None else jnp.asarray(xmax, x.dtype),
         ks=ks,
         min_tail=min_tail,
         num_xmin=num_xmin,
-        has_xmax=xmax is not None,
     )
 
 
-@functools.partial(jax.jit, static_argnames=("ks", "min_tail", "num_xmin", "has_xmax"))
-def _scan_jit(x, xmax, *, ks, min_tail, num_xmin, has_xmax):
+@functools.partial(jax.jit, static_argnames=("ks", "min_tail", "num_xmin"))
+def _scan_jit(x, xmax_a, *, ks, min_tail, num_xmin):
     dt = x.dtype
     n = x.shape[0]
-    xmax_a = xmax if has_xmax else None
     p = _prepare(x, xmax_a)
     alpha, sigma, conv = _alphas(p, xmax_a)
     valid = _candidates(p, alpha, conv, min_tail, None, None, dt)

@@ -15,7 +15,7 @@ import numpy as np
 from ._extract import CONV_MODES, LayerWeights
 from ._fingers import fingers_test
 from ._plan import LayerSpec, ModelPlan, plan
-from ._report import AnalysisReport, LayerResult, Summary
+from ._report import AnalysisReport, LayerFits, LayerResult, Summary
 
 __all__ = ["analyze", "analyze_layer", "layer_esd", "PEER_CONVENTIONS", "MIN_EVALS"]
 
@@ -99,13 +99,6 @@ def _classify(evals: np.ndarray, Q: float):
     return classify(evals, Q, fit_powerlaw=False)
 
 
-def _status_ok(res: Any) -> bool:
-    st = getattr(res, "status", "ok")
-    if isinstance(st, str):
-        return st == "ok"
-    return int(np.asarray(st)) == 0
-
-
 def _metrics(evals: np.ndarray, alpha: float, lambda_plus: float) -> dict[str, float]:
     """Norms, ranks and entropy of one ESD through :mod:`htrmt.metrics` (one compiled call)."""
     from ..metrics._spectral import layer_metrics
@@ -169,12 +162,13 @@ def analyze_layer(
     min_tail: int = 10,
     evals: np.ndarray | None = None,
     estimator: Any = None,
-) -> tuple[LayerResult, np.ndarray, dict[str, Any]]:
+) -> tuple[LayerResult, np.ndarray, LayerFits]:
     """Analyse one extracted layer: ESD, power-law fit, MP fit, metrics, phase, fingers.
 
     ``evals``: the layer's ESD if already computed (``_layer_evals``), else it is computed here.
-    Returns ``(row, evals, {"pl": fit or None, "mp": fit or None, "phase": verdict or None})``.
-    A layer that cannot be fitted gets a status and NaNs; it never raises for that reason.
+    Returns ``(row, evals, fits)``: the :class:`LayerResult`, the ESD and the
+    :class:`LayerFits` behind the row. A layer that cannot be fitted gets a status and NaNs; it
+    never raises for that reason.
 
     Non-positive eigenvalues (round-off negatives of float32 spectra, the exact zeros of a
     rank-deficient matrix) are counted in ``num_nonpositive`` and excluded, here and only here,
@@ -191,175 +185,201 @@ def analyze_layer(
     out_dim, in_dim = layer.shape
     N, M = max(out_dim, in_dim), min(out_dim, in_dim)
     Q = N / M
-    S = layer.num_slices
     if evals is None:
         evals = _layer_evals(layer, normalization, peer_conventions, estimator=estimator)
-    # the evals the phase classifier and MP fitter see are always those of WᵀW/N
-    evals_n = evals / N if normalization == "none" else evals
     positive = evals > 0
     num_nonpositive = int(evals.size - np.count_nonzero(positive))
     pos = evals[positive] if num_nonpositive else evals
-    warn: list[str] = []
-    status = "ok"
-    row: dict[str, Any] = dict(
+    base = dict(
         name=layer.name,
         kind=layer.kind,
         N=N,
         M=M,
         Q=Q,
-        num_slices=S,
+        num_slices=layer.num_slices,
         num_evals=int(evals.size),
         lambda_max=float(evals[-1]),
         num_nonpositive=num_nonpositive,
-        alpha=_nan(),
-        alpha_weighted=_nan(),
-        xmin=_nan(),
-        xmax=_nan(),
-        D=_nan(),
-        sigma=_nan(),
-        num_pl_spikes=0,
-        alpha_err=_nan(),
-        log_norm=_nan(),
-        log_spectral_norm=_nan(),
-        log_alpha_norm=_nan(),
-        stable_rank=_nan(),
-        mp_softrank=_nan(),
-        num_spikes=0,
-        sigma_mp=_nan(),
-        D_mp=_nan(),
-        entropy=_nan(),
-        phase="",
-        num_fingers=0,
-        fingers_pvalue=_nan(),
-        alpha_no_fingers=_nan(),
-        status="ok",
-        warning="",
     )
-    fits: dict[str, Any] = {"pl": None, "mp": None, "phase": None}
+    warn: list[str] = []
     if evals[-1] <= 0:
-        row.update(status="zero-matrix", warning="all eigenvalues are zero")
-        return LayerResult(**row), evals, fits
+        row = LayerResult(**base, status="zero-matrix", warning="all eigenvalues are zero")
+        return row, evals, LayerFits()
     if pos.size < min_evals or M < 2:
         extra = f" positive ({num_nonpositive} non-positive excluded)" if num_nonpositive else ""
-        row.update(
-            status="too-small",
-            warning=f"{pos.size}{extra} eigenvalues (< {min_evals}): no fit",
-        )
-        _fill_metrics(row, evals, _nan(), _nan(), warn)
-        row["warning"] = "; ".join([row["warning"], *warn]).strip("; ")
-        return LayerResult(**row), evals, fits
+        warn.append(f"{pos.size}{extra} eigenvalues (< {min_evals}): no fit")
+        metrics = _metric_columns(evals, _nan(), _nan(), warn)
+        row = LayerResult(**base, **metrics, status="too-small", warning="; ".join(warn))
+        return row, evals, LayerFits()
 
-    # power law
-    pl = None
-    try:
-        pl = _powerlaw(pos, peer=peer_conventions, min_tail=min_tail, estimator=estimator)
-    except ImportError:
-        raise
-    except (ValueError, FloatingPointError) as err:
-        status = "fit-failed"
-        warn.append(f"power-law fit: {err}")
-    if pl is not None:
-        fits["pl"] = pl
-        if not _status_ok(pl):
-            status = "fit-failed"
-            warn.append(f"power-law fit status {getattr(pl, 'status', '?')!r}")
-        alpha = float(pl.alpha)
-        row.update(
-            alpha=alpha,
-            xmin=float(pl.xmin),
-            xmax=float(pl.xmax) if getattr(pl, "xmax", None) is not None else float(evals[-1]),
-            D=float(pl.D),
-            sigma=float(pl.sigma),
-            num_pl_spikes=int(getattr(pl, "num_tail", int(np.sum(evals >= pl.xmin)))),
-        )
-        if estimator is not None and evals.size < estimator.eigs_thresh:
-            warn.append(
-                f"{evals.size} eigenvalues < eigs_thresh={estimator.eigs_thresh}: the methods "
-                "leave this layer out"
+    tail = _tail_step(pos, evals, peer_conventions, min_tail, estimator, warn)
+    # the evals the phase classifier and MP fitter see are always those of WᵀW/N
+    evals_n = evals / N if normalization == "none" else evals
+    bulk = _bulk_step(evals_n, Q, N if normalization == "none" else 1.0, peer_conventions, warn)
+    alpha_ok = tail.columns.get("alpha", _nan()) if tail.status == "ok" else _nan()
+    metrics = _metric_columns(evals, alpha_ok, bulk.lambda_plus, warn)
+    extra_cols: dict[str, Any] = {}
+    if fingers and tail.fit is not None and tail.status == "ok" and tail.fit.xmin > 0:
+        extra_cols.update(
+            _fingers_step(
+                pos,
+                tail.fit,
+                peer_conventions,
+                min_tail,
+                estimator,
+                max_fingers,
+                fingers_level,
+                warn,
             )
-        if status == "ok" and estimator is None:
-            from ..fit import credibility
+        )
+    if bootstrap and tail.status == "ok":
+        extra_cols["alpha_err"] = _bootstrap_alpha(
+            pos, bootstrap, key, peer_conventions, min_tail, estimator
+        )
+    row = LayerResult(
+        **base,
+        **tail.columns,
+        **bulk.columns,
+        **metrics,
+        **extra_cols,
+        status=tail.status,
+        warning="; ".join(warn),
+    )
+    return row, evals, LayerFits(pl=tail.fit, mp=bulk.mp, phase=bulk.verdict)
 
-            verdict_pl, why = credibility(pl, min_tail=2 if peer_conventions else min_tail)
-            if verdict_pl != "ok":
-                status = verdict_pl
-                warn.append(f"power-law fit not credible: {why}")
-        if status == "ok" and alpha > 6.0:
-            warn.append("alpha > 6: the tail is not heavy; alpha carries little information")
-        if status == "ok" and alpha < 2.0:
-            warn.append("alpha < 2: very heavy tail (possible over-training)")
 
-    # phase (its evidence includes the MP bulk fit, reused for the MP columns)
-    lambda_plus = _nan()
-    mp = None
+@dataclasses.dataclass(frozen=True)
+class _Tail:
+    fit: Any
+    status: str
+    columns: dict[str, Any]
+
+
+def _tail_step(
+    pos: np.ndarray,
+    evals: np.ndarray,
+    peer: bool,
+    min_tail: int,
+    estimator: Any,
+    warn: list[str],
+) -> _Tail:
+    """The power-law fit of the positive eigenvalues, its credibility verdict and its columns."""
+    try:
+        pl = _powerlaw(pos, peer=peer, min_tail=min_tail, estimator=estimator)
+    except (ValueError, FloatingPointError) as err:
+        warn.append(f"power-law fit: {err}")
+        return _Tail(None, "fit-failed", {})
+    status = "ok"
+    if not pl.ok:
+        status = "fit-failed"
+        warn.append(f"power-law fit status {pl.message!r}")
+    alpha = float(pl.alpha)
+    columns = dict(
+        alpha=alpha,
+        xmin=float(pl.xmin),
+        xmax=float(pl.xmax) if getattr(pl, "xmax", None) is not None else float(evals[-1]),
+        D=float(pl.D),
+        sigma=float(pl.sigma),
+        num_pl_spikes=int(getattr(pl, "num_tail", int(np.sum(evals >= pl.xmin)))),
+    )
+    if estimator is not None and evals.size < estimator.eigs_thresh:
+        warn.append(
+            f"{evals.size} eigenvalues < eigs_thresh={estimator.eigs_thresh}: the methods "
+            "leave this layer out"
+        )
+    if status == "ok" and estimator is None:
+        from ..fit import credibility
+
+        verdict, why = credibility(pl, min_tail=2 if peer else min_tail)
+        if verdict != "ok":
+            status = verdict
+            warn.append(f"power-law fit not credible: {why}")
+    if status == "ok" and alpha > 6.0:
+        warn.append("alpha > 6: the tail is not heavy; alpha carries little information")
+    if status == "ok" and alpha < 2.0:
+        warn.append("alpha < 2: very heavy tail (possible over-training)")
+    return _Tail(pl, status, columns)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bulk:
+    verdict: Any
+    mp: Any
+    lambda_plus: float
+    columns: dict[str, Any]
+
+
+def _bulk_step(evals_n: np.ndarray, Q: float, scale: float, peer: bool, warn: list[str]) -> _Bulk:
+    """The phase verdict and the MP bulk fit (the classifier's own, or the peer's margin).
+
+    ``evals_n`` are eigenvalues of WᵀW/N; ``scale`` takes λ+ and σ back to the report's units.
+    """
+    verdict = mp = None
+    columns: dict[str, Any] = {}
     try:
         verdict = _classify(evals_n, Q)
-        fits["phase"] = verdict
-        row["phase"] = str(verdict.phase)
+        columns["phase"] = str(verdict.phase)
         mp = verdict.mp
         if mp is None:
             warn.append(f"phase {verdict.phase!r} without an MP fit")
     except ValueError as err:
         warn.append(f"phase: {err}")
-    if peer_conventions:  # the peer's spike margin √(TW scale)
+    if peer:  # the peer's spike margin √(TW scale)
         try:
             mp = _mp(evals_n, Q, peer=True)
         except ValueError as err:
             mp = None
             warn.append(f"MP fit: {err}")
-    if mp is not None:
-        fits["mp"] = mp
-        scale = N if normalization == "none" else 1.0
-        lambda_plus = float(mp.lambda_plus) * scale
-        row.update(
-            num_spikes=int(mp.num_spikes),
-            sigma_mp=float(mp.sigma) * math.sqrt(scale),
-            D_mp=float(getattr(mp, "D_bulk", _nan())),
-        )
-        if getattr(mp, "status", "ok") != "ok":
-            warn.append(f"MP fit status {mp.status!r}")
-
-    _fill_metrics(row, evals, row["alpha"] if status == "ok" else _nan(), lambda_plus, warn)
-
-    # fingers
-    if fingers and pl is not None and status == "ok" and pl.xmin > 0:
-        ft = fingers_test(pos, float(pl.xmin), max_fingers=max_fingers, level=fingers_level)
-        row["fingers_pvalue"] = ft.pvalue
-        if ft.num_fingers:
-            row["num_fingers"] = ft.num_fingers
-            try:
-                pl2 = _powerlaw(
-                    pos[: -ft.num_fingers],
-                    peer=peer_conventions,
-                    min_tail=min_tail,
-                    estimator=estimator,
-                )
-                row["alpha_no_fingers"] = float(pl2.alpha)
-            except ValueError:
-                pass
-            warn.append(
-                f"{ft.num_fingers} finger(s): top eigenvalues are outliers of the power-law "
-                f"tail (p = {ft.pvalue:.2g}); alpha without them = {row['alpha_no_fingers']:.3f}"
-            )
-
-    # bootstrap error bar
-    if bootstrap and status == "ok":
-        row["alpha_err"] = _bootstrap_alpha(
-            pos, bootstrap, key, peer_conventions, min_tail, estimator
-        )
-
-    row["status"] = status
-    row["warning"] = "; ".join(warn)
-    return LayerResult(**row), evals, fits
+    if mp is None:
+        return _Bulk(verdict, None, _nan(), columns)
+    columns.update(
+        num_spikes=int(mp.num_spikes),
+        sigma_mp=float(mp.sigma) * math.sqrt(scale),
+        D_mp=float(mp.D_bulk),
+    )
+    if not mp.ok:
+        warn.append(f"MP fit status {mp.status!r}")
+    return _Bulk(verdict, mp, float(mp.lambda_plus) * scale, columns)
 
 
-def _fill_metrics(row, evals, alpha, lambda_plus, warn) -> None:
+def _fingers_step(
+    pos: np.ndarray,
+    pl: Any,
+    peer: bool,
+    min_tail: int,
+    estimator: Any,
+    max_fingers: int,
+    level: float,
+    warn: list[str],
+) -> dict[str, Any]:
+    """The fingers test of the fitted tail and α refitted without the fingers it finds."""
+    ft = fingers_test(pos, float(pl.xmin), max_fingers=max_fingers, level=level)
+    columns: dict[str, Any] = {"fingers_pvalue": ft.pvalue}
+    if not ft.num_fingers:
+        return columns
+    columns["num_fingers"] = ft.num_fingers
+    alpha_nf = _nan()
     try:
-        row.update(_metrics(evals, alpha, lambda_plus))
-    except ImportError:
-        raise
+        pl2 = _powerlaw(pos[: -ft.num_fingers], peer=peer, min_tail=min_tail, estimator=estimator)
+        alpha_nf = float(pl2.alpha)
+    except ValueError:
+        pass
+    columns["alpha_no_fingers"] = alpha_nf
+    warn.append(
+        f"{ft.num_fingers} finger(s): top eigenvalues are outliers of the power-law "
+        f"tail (p = {ft.pvalue:.2g}); alpha without them = {alpha_nf:.3f}"
+    )
+    return columns
+
+
+def _metric_columns(
+    evals: np.ndarray, alpha: float, lambda_plus: float, warn: list[str]
+) -> dict[str, float]:
+    try:
+        return _metrics(evals, alpha, lambda_plus)
     except (ValueError, FloatingPointError) as err:
         warn.append(f"metrics: {err}")
+        return {}
 
 
 def _bootstrap_alpha(
@@ -375,7 +395,7 @@ def _bootstrap_alpha(
             f = _powerlaw(np.sort(evals[idx[b]]), peer=peer, min_tail=min_tail, estimator=estimator)
         except ValueError:
             continue
-        if _status_ok(f) and math.isfinite(float(f.alpha)):
+        if f.ok and math.isfinite(float(f.alpha)):
             alphas.append(float(f.alpha))
     return float(np.std(alphas, ddof=1)) if len(alphas) >= 2 else _nan()
 
@@ -560,11 +580,11 @@ def analyze(
         bar = tqdm(total=len(todo), desc="analyze", unit="layer", leave=False)
     rows: list[LayerResult] = []
     esds: dict[str, np.ndarray] = {}
-    fits: dict[str, dict[str, Any]] = {}
+    fits: dict[str, LayerFits] = {}
     order: Any = range(len(todo))
     pool = None
     pending: list[Any] = []
-    done: dict[int, tuple[LayerResult, np.ndarray, dict[str, Any]]] = {}
+    done: dict[int, tuple[LayerResult, np.ndarray, LayerFits]] = {}
     with _blas_one_thread(workers):
         if workers > 1 and len(todo) > 1:
             from concurrent.futures import ThreadPoolExecutor, as_completed

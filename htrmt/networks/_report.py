@@ -16,7 +16,7 @@ import numpy as np
 
 from ._extract import Skipped
 
-__all__ = ["LayerResult", "Summary", "AnalysisReport", "COLUMNS", "write_atomic"]
+__all__ = ["LayerResult", "LayerFits", "Summary", "AnalysisReport", "COLUMNS", "write_atomic"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,30 +70,60 @@ class LayerResult:
     num_slices: int
     num_evals: int
     lambda_max: float
-    num_nonpositive: int
-    alpha: float
-    alpha_weighted: float
-    xmin: float
-    xmax: float
-    D: float
-    sigma: float
-    num_pl_spikes: int
-    alpha_err: float
-    log_norm: float
-    log_spectral_norm: float
-    log_alpha_norm: float
-    stable_rank: float
-    mp_softrank: float
-    num_spikes: int
-    sigma_mp: float
-    D_mp: float
-    entropy: float
-    phase: str
-    num_fingers: int
-    fingers_pvalue: float
-    alpha_no_fingers: float
-    status: str
-    warning: str
+    num_nonpositive: int = 0
+    alpha: float = math.nan
+    alpha_weighted: float = math.nan
+    xmin: float = math.nan
+    xmax: float = math.nan
+    D: float = math.nan
+    sigma: float = math.nan
+    num_pl_spikes: int = 0
+    alpha_err: float = math.nan
+    log_norm: float = math.nan
+    log_spectral_norm: float = math.nan
+    log_alpha_norm: float = math.nan
+    stable_rank: float = math.nan
+    mp_softrank: float = math.nan
+    num_spikes: int = 0
+    sigma_mp: float = math.nan
+    D_mp: float = math.nan
+    entropy: float = math.nan
+    phase: str = ""
+    num_fingers: int = 0
+    fingers_pvalue: float = math.nan
+    alpha_no_fingers: float = math.nan
+    status: str = "ok"
+    warning: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerFits:
+    """The fits behind one row of the table (``None`` where a fit was not made).
+
+    Attributes:
+        pl: the power-law fit (:class:`htrmt.fit.PowerLawFit`, or the Hill fit of an
+            :class:`htrmt.act.Estimator`).
+        mp: the Marchenko–Pastur bulk fit (:class:`htrmt.fit.MarchenkoPasturFit`).
+        phase: the phase verdict (:class:`htrmt.phases.PhaseResult`).
+
+    ``fits["pl"]`` and ``fits.get("mp")`` read the same fields (the earlier dict form).
+    """
+
+    pl: Any = None
+    mp: Any = None
+    phase: Any = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in ("pl", "mp", "phase"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None) if key in ("pl", "mp", "phase") else None
+        return default if value is None else value
+
+    def keys(self) -> tuple[str, ...]:
+        return ("pl", "mp", "phase")
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(LayerResult))
@@ -206,7 +236,7 @@ class AnalysisReport:
         conventions: ``"htrmt"``, ``"weightwatcher"`` (``peer_conventions=True``) or the name of
             a published estimator (``estimator=``; ``"custom"`` for an ``Estimator`` object).
         esds: eigenvalues per layer name (ascending, NumPy), for plots.
-        fits: per layer name, ``{"pl": PowerLawFit | None, "mp": MarchenkoPasturFit | None}``.
+        fits: per layer name, its :class:`LayerFits` (power-law, MP and phase fits).
     """
 
     layers: tuple[LayerResult, ...]
@@ -216,7 +246,7 @@ class AnalysisReport:
     normalization: str
     conventions: str
     esds: dict[str, np.ndarray] = dataclasses.field(repr=False, compare=False)
-    fits: dict[str, dict[str, Any]] = dataclasses.field(repr=False, compare=False)
+    fits: dict[str, LayerFits] = dataclasses.field(repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.layers)
