@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any
+
+import equinox as eqx
 
 from .._checks import check_choice, check_int, check_scalar
 from ..laws._common import check_beta
@@ -13,11 +16,24 @@ __all__ = ["TWScaling", "tw_scaling", "wigner_tw_scaling", "tw_standardize"]
 KINDS = ("johnstone", "ma", "el_karoui")
 
 
-class TWScaling(NamedTuple):
-    """Centre and scale such that ``(λ_max − centre)/scale ≈ TW_β`` (unpacks as a pair)."""
+class TWScaling(eqx.Module):
+    """Centre and scale such that ``(λ_max − centre)/scale ≈ TW_β`` (unpacks as a pair).
+
+    A pytree like every result of the package; ``centre, scale = tw_scaling(...)`` and
+    ``s[0]``, ``s[1]`` still read it as the pair it used to be.
+    """
 
     centre: float
     scale: float
+
+    def __iter__(self) -> Iterator[float]:
+        return iter((self.centre, self.scale))
+
+    def __getitem__(self, i: int) -> float:
+        return (self.centre, self.scale)[i]
+
+    def __len__(self) -> int:
+        return 2
 
 
 def _mu(n: float, p: float) -> float:

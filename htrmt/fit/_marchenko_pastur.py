@@ -17,10 +17,10 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 
+import equinox as eqx
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
@@ -104,9 +104,8 @@ def tw_scale(M: int, Q: float, sigma: float = 1.0) -> float:
     return float(sigma) ** 2 * Q**-0.5 * lp ** (2.0 / 3.0) * M ** (-2.0 / 3.0)
 
 
-@dataclasses.dataclass(frozen=True)
-class MarchenkoPasturFit:
-    """Result of :func:`marchenko_pastur`.
+class MarchenkoPasturFit(eqx.Module):
+    """Result of :func:`marchenko_pastur` (a pytree: its numbers are leaves, its labels static).
 
     Attributes:
         sigma: the fitted entry standard deviation σ (from ``method``).
@@ -146,8 +145,8 @@ class MarchenkoPasturFit:
     threshold: float
     tw_scale: float
     c: float | None
-    margin_rule: str
-    method: str
+    margin_rule: str = eqx.field(static=True)
+    method: str = eqx.field(static=True)
     sigma_ks: float
     sigma_edge: float
     sigma_moment: float
@@ -156,10 +155,10 @@ class MarchenkoPasturFit:
     zero_tol: float
     Q: float
     M: int
-    spikes: np.ndarray = dataclasses.field(repr=False)
+    spikes: np.ndarray = eqx.field(repr=False)
     iterations: int = 0
     converged: bool = True
-    status: str = "ok"
+    status: str = eqx.field(static=True, default="ok")
 
     @property
     def ok(self) -> bool:

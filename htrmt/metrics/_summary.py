@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from typing import Any
 
+import equinox as eqx
 import numpy as np
 from jaxtyping import Array, Float
 
@@ -16,8 +16,7 @@ from . import _spectral as S
 __all__ = ["Metrics", "summary"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Metrics:
+class Metrics(eqx.Module):
     """The metrics of one ESD (see the functions of ``htrmt.metrics`` for each formula).
 
     Attributes:

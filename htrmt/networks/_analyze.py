@@ -190,7 +190,7 @@ def analyze_layer(
     positive = evals > 0
     num_nonpositive = int(evals.size - np.count_nonzero(positive))
     pos = evals[positive] if num_nonpositive else evals
-    base = dict(
+    base: dict[str, Any] = dict(
         name=layer.name,
         kind=layer.kind,
         N=N,
@@ -374,7 +374,7 @@ def _fingers_step(
 
 def _metric_columns(
     evals: np.ndarray, alpha: float, lambda_plus: float, warn: list[str]
-) -> dict[str, float]:
+) -> dict[str, Any]:
     try:
         return _metrics(evals, alpha, lambda_plus)
     except (ValueError, FloatingPointError) as err:

@@ -43,6 +43,7 @@ import dataclasses
 import math
 from typing import Any
 
+import equinox as eqx
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
@@ -87,8 +88,7 @@ class PhaseThresholds:
     tw_quantile: float = 0.99
 
 
-@dataclasses.dataclass(frozen=True)
-class PhaseResult:
+class PhaseResult(eqx.Module):
     """The verdict of :func:`classify` and its evidence.
 
     Attributes:
@@ -115,8 +115,8 @@ class PhaseResult:
         thresholds: the :class:`PhaseThresholds` used.
     """
 
-    phase: str
-    reason: str
+    phase: str = eqx.field(static=True)
+    reason: str = eqx.field(static=True)
     mp: Any
     powerlaw: Any
     M: int
@@ -131,7 +131,7 @@ class PhaseResult:
     lambda_max: float
     ratio: float
     D_bulk: float
-    thresholds: PhaseThresholds = dataclasses.field(repr=False)
+    thresholds: PhaseThresholds = eqx.field(static=True, repr=False)
 
 
 def _null_cluster(lam: np.ndarray, th: PhaseThresholds, tol: float) -> tuple[int, float]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -15,8 +15,7 @@ from .._checks import as_float_array, check_choice, check_finite, check_int, req
 __all__ = ["Histogram", "histogram", "ecdf", "ks_statistic", "ks_distance"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Histogram:
+class Histogram(eqx.Module):
     """A histogram of eigenvalues.
 
     Attributes:
@@ -33,7 +32,7 @@ class Histogram:
     counts: np.ndarray
     density: np.ndarray
     centers: np.ndarray
-    scale: str
+    scale: str = eqx.field(static=True)
     num_dropped: int
 
 
