@@ -28,6 +28,7 @@ __all__ = [
     "check_key",
     "check_choice",
     "check_int",
+    "check_bool",
 ]
 
 
@@ -194,6 +195,13 @@ def check_int(value: Any, name: str, *, ge: int | None = None) -> int:
     if ge is not None and value < ge:
         raise ValueError(f"{name} must be >= {ge}, got {name}={value}")
     return int(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A static Python bool (``np.bool_`` accepted; ints and strings rejected)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {name}={_short(value)}")
+    return bool(value)
 
 
 def check_key(key: Any, name: str = "key") -> jax.Array:

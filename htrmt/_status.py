@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Status", "first_failure"]
+__all__ = ["Status", "first_failure", "raise_if_failed"]
 
 
 class Status(enum.IntEnum):
@@ -76,3 +76,33 @@ def first_failure(status: Any) -> Status:
     st = np.asarray(status).ravel()
     bad = st[st != Status.OK]
     return Status(int(bad[0])) if bad.size else Status.OK
+
+
+def raise_if_failed(result: Any, what: str, *, guard: str | None = None) -> Any:
+    """The ``throw=True`` behaviour shared by every fitter.
+
+    Concrete status (host results, eager JAX results): a ``ValueError`` ``"<what> failed:
+    <message>"`` when it is not ``OK``. Traced status (under ``jit``/``vmap``): the array field
+    ``guard`` is wrapped in ``equinox.error_if``, so the compiled function raises at run time.
+    Returns ``result`` (with the guarded field when traced).
+    """
+    from ._checks import is_concrete
+
+    status = result.status
+    if isinstance(status, str):
+        status = Status.from_label(status)
+    if isinstance(status, Status) or is_concrete(status):
+        code = first_failure(status)
+        if not code.ok:
+            raise ValueError(f"{what} failed: {result.message}")
+        return result
+    if guard is None:  # pragma: no cover - every traced result names its guard
+        raise TypeError(f"{what}: a traced status needs a guarded field")
+    import equinox as eqx
+
+    field = eqx.error_if(
+        getattr(result, guard),
+        status != Status.OK,
+        f"{what} failed (status != 0; call with throw=False and read .message)",
+    )
+    return eqx.tree_at(lambda r: getattr(r, guard), result, field)

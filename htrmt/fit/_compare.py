@@ -9,9 +9,10 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erfc
-from jaxtyping import Array, ArrayLike, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._checks import as_float_array, check_choice, is_concrete, renamed_keyword
+from .._checks import as_float_array, check_bool, check_choice, is_concrete, renamed_keyword
+from .._status import Status, first_failure, raise_if_failed
 from ._tails import DISTRIBUTIONS, TailFit, fit_tail
 
 __all__ = ["LikelihoodRatio", "loglikelihood_ratio", "compare", "NESTED_PAIRS"]
@@ -37,6 +38,8 @@ class LikelihoodRatio(eqx.Module):
         normalized_R: ``R / sqrt(n σ²)`` with σ² the variance of the pointwise differences (the
             Vuong statistic; standard normal under equal fit).
         num_tail: number of tail points.
+        status: the first failure of the two tail fits (``htrmt.Status`` code; 0 when both
+            converged); ``.ok`` and ``.message`` read it.
         nested: whether the laws are nested (static).
         dist1, dist2: the laws' names (static).
     """
@@ -45,9 +48,18 @@ class LikelihoodRatio(eqx.Module):
     p: Float[Array, ""]
     normalized_R: Float[Array, ""]
     num_tail: Int[Array, ""]
+    status: Int[Array, ""]
     nested: bool = eqx.field(static=True)
     dist1: str = eqx.field(static=True)
     dist2: str = eqx.field(static=True)
+
+    @property
+    def ok(self) -> Bool[Array, ""]:
+        return self.status == Status.OK
+
+    @property
+    def message(self) -> str:
+        return first_failure(self.status).message
 
     @property
     def preferred(self) -> str:
@@ -172,6 +184,7 @@ def _lr(x, fit1, fit2, is_nested, mixture, small_is_1):
         p=p.astype(dt),
         normalized_R=normR,
         num_tail=n.astype(jnp.int32),
+        status=jnp.where(fit1.status != Status.OK, fit1.status, fit2.status).astype(jnp.int32),
         nested=is_nested,
         dist1=fit1.distribution,
         dist2=fit2.distribution,
@@ -187,6 +200,7 @@ def compare(
     xmin: ArrayLike | None = None,
     nested: bool | None = None,
     nested_null: str = "mixture",
+    throw: bool = False,
     **powerlaw_kwargs: Any,
 ) -> LikelihoodRatio:
     """Fit two tail laws on the tail ``x >= xmin`` and compare them (:func:`loglikelihood_ratio`).
@@ -197,6 +211,8 @@ def compare(
         xmin: the tail's lower end; ``None``: the power-law fit's ``xmin``
             (``htrmt.fit.powerlaw(x, **powerlaw_kwargs)``).
         nested, nested_null: as in :func:`loglikelihood_ratio`.
+        throw: raise when either tail fit failed (eagerly a ``ValueError``; under ``jit`` an
+            ``equinox.error_if``). Default ``False``: check ``lr.ok``.
         **powerlaw_kwargs: passed to :func:`htrmt.fit.powerlaw` when ``xmin`` is None.
 
     Returns:
@@ -210,6 +226,7 @@ def compare(
         'lognormal'
     """
     x = evals
+    throw = check_bool(throw, "throw")
     check_choice(dist1, "dist1", DISTRIBUTIONS)
     check_choice(dist2, "dist2", DISTRIBUTIONS)
     if xmin is None:
@@ -218,4 +235,8 @@ def compare(
         xmin = powerlaw(x, **powerlaw_kwargs).xmin
     f1 = fit_tail(x, dist1, xmin=xmin)
     f2 = fit_tail(x, dist2, xmin=xmin)
-    return loglikelihood_ratio(x, f1, f2, nested=nested, nested_null=nested_null)
+    if throw:
+        for f in (f1, f2):
+            raise_if_failed(f, f"{f.distribution} tail fit", guard="params")
+    lr = loglikelihood_ratio(x, f1, f2, nested=nested, nested_null=nested_null)
+    return raise_if_failed(lr, "likelihood-ratio comparison", guard="R") if throw else lr

@@ -8,9 +8,10 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._checks import check_int, check_key, is_concrete, renamed_keyword
+from .._checks import check_bool, check_int, check_key, is_concrete, renamed_keyword
+from .._status import raise_if_failed
 from ._powerlaw import (
     OK,
     PowerLawFit,
@@ -45,6 +46,19 @@ class GoodnessOfFit(eqx.Module):
     xmin_boot: Float[Array, " b"]
     num_failed: Int[Array, ""]
     fit: PowerLawFit
+
+    @property
+    def status(self) -> Int[Array, ""]:
+        """The status of the fit to the data (``htrmt.Status`` code)."""
+        return self.fit.status
+
+    @property
+    def ok(self) -> Bool[Array, ""]:
+        return self.fit.ok
+
+    @property
+    def message(self) -> str:
+        return self.fit.message
 
 
 def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, *, ks, min_tail, alpha_max):
@@ -119,6 +133,7 @@ def powerlaw_gof(
     min_tail: int = 3,
     alpha_max: float | None = None,
     batch_size: int | None = None,
+    throw: bool = True,
 ) -> GoodnessOfFit:
     r"""Goodness-of-fit p-value of a power-law tail by the CSN semi-parametric bootstrap.
 
@@ -136,14 +151,17 @@ def powerlaw_gof(
         num_bootstrap: number of replicates (static).
         ks, min_tail, alpha_max: as in :func:`htrmt.fit.powerlaw` (used for data and replicates).
         batch_size: replicates vmapped together (``None``: a size keeping memory modest).
+        throw: raise when the fit to the data fails (eagerly a ``ValueError``; under ``jit`` an
+            ``equinox.error_if``). ``throw=False`` returns the result with ``fit.status != 0``
+            and a NaN ``p_value``: check ``g.ok``.
 
     Returns:
         :class:`GoodnessOfFit` (``p_value``, ``D``, ``D_boot``, ``alpha_boot``, ``xmin_boot``,
         ``num_failed``, ``fit``).
 
     Raises:
-        TypeError: ``key`` not a key. ValueError: bad data (as :func:`htrmt.fit.powerlaw`) or the
-        fit to the data failed.
+        TypeError: ``key`` not a key. ValueError: bad data (as :func:`htrmt.fit.powerlaw`) or,
+        with ``throw=True``, the fit to the data failed.
 
     Example:
         >>> import jax, htrmt as ht
@@ -157,6 +175,7 @@ def powerlaw_gof(
         bootstrap, and p <= 0.1 as the rejection rule).
     """
     key = check_key(key)
+    throw = check_bool(throw, "throw")
     x = _validate_x(evals)
     min_tail = _check_options(ks, min_tail, None, None, None, alpha_max)
     num_bootstrap = check_int(num_bootstrap, "num_bootstrap", ge=1)
@@ -175,6 +194,4 @@ def powerlaw_gof(
         ks=ks,
         min_tail=min_tail,
     )
-    if is_concrete(g.fit.status) and int(g.fit.status) != OK:
-        raise ValueError(f"power-law fit of x failed: {g.fit.message}")
-    return g
+    return raise_if_failed(g, "power-law fit of evals", guard="p_value") if throw else g

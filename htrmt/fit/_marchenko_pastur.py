@@ -26,13 +26,14 @@ from jaxtyping import ArrayLike, Float
 
 from .._checks import (
     as_float_numpy,
+    check_bool,
     check_choice,
     check_finite,
     check_int,
     check_scalar,
     require_host,
 )
-from .._status import Status
+from .._status import Status, raise_if_failed
 from ..laws._marchenko_pastur import _cdf_t as _mp_cdf_t
 
 __all__ = [
@@ -339,6 +340,7 @@ def marchenko_pastur(
     tw_quantile: float = 0.99,
     zero_tol: float | None = None,
     max_iter: int = 50,
+    throw: bool = False,
 ) -> MarchenkoPasturFit:
     """Fit a Marchenko–Pastur bulk to a spectrum: σ, the edges, the spikes, a bulk KS distance.
 
@@ -383,6 +385,8 @@ def marchenko_pastur(
         tw_quantile: TW1 quantile defining ``c`` when ``c`` is None.
         zero_tol: absolute tolerance below which an eigenvalue is null.
         max_iter: most bulk/σ alternations.
+        throw: raise a ``ValueError`` (with ``fit.message``) when the status is not ``"ok"``
+            (not converged, rank-deficient). Default ``False``: check ``fit.ok``.
 
     Returns:
         A :class:`MarchenkoPasturFit`.
@@ -412,6 +416,7 @@ def marchenko_pastur(
     if c is not None:
         check_scalar(c, "c", ge=0.0)
     check_int(max_iter, "max_iter", ge=1)
+    check_bool(throw, "throw")
     x = check_finite(as_float_numpy(evals, "evals"), "evals")
     if x.ndim != 1:
         raise ValueError(f"evals must be 1-D (one spectrum), got shape {x.shape}")
@@ -509,7 +514,7 @@ def marchenko_pastur(
         status = "rank-deficient"
     else:
         status = "ok"
-    return MarchenkoPasturFit(
+    fit = MarchenkoPasturFit(
         sigma=math.sqrt(sig2),
         lambda_plus=lam_plus,
         lambda_minus=sig2 * lm1,
@@ -534,3 +539,4 @@ def marchenko_pastur(
         converged=converged,
         status=status,
     )
+    return raise_if_failed(fit, "Marchenko–Pastur fit") if throw else fit

@@ -38,13 +38,14 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int
 from .._buckets import bucket_size
 from .._checks import (
     as_float_array,
+    check_bool,
     check_choice,
     check_int,
     check_scalar,
     is_concrete,
     renamed_keyword,
 )
-from .._status import Status
+from .._status import Status, raise_if_failed
 
 __all__ = [
     "PowerLawFit",
@@ -739,6 +740,7 @@ def powerlaw(
     """
     x = _validate_x(evals)
     min_tail = _check_options(ks, min_tail, xmin, xmax, xmin_range, alpha_max)
+    throw = check_bool(throw, "throw")
     if is_concrete(x):
         _eager_data_checks(x, min_tail)
     dt = x.dtype
@@ -767,16 +769,7 @@ def _pad_to_bucket(x: Array) -> Array:
 
 
 def _throw(fit: PowerLawFit) -> PowerLawFit:
-    if is_concrete(fit.status):
-        if not bool(np.all(np.asarray(fit.status) == OK)):
-            raise ValueError(f"power-law fit failed: {fit.message}")
-        return fit
-    alpha = eqx.error_if(
-        fit.alpha,
-        fit.status != OK,
-        "power-law fit failed (status != 0; call with throw=False and read .message)",
-    )
-    return eqx.tree_at(lambda f: f.alpha, fit, alpha)
+    return raise_if_failed(fit, "power-law fit", guard="alpha")
 
 
 @renamed_keyword(x="evals")

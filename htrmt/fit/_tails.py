@@ -30,8 +30,15 @@ import numpy as np
 from jax.scipy.special import log_ndtr
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._checks import as_float_array, check_choice, check_scalar, is_concrete, renamed_keyword
-from .._status import Status
+from .._checks import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_scalar,
+    is_concrete,
+    renamed_keyword,
+)
+from .._status import Status, raise_if_failed
 
 __all__ = ["TailFit", "fit_tail", "DISTRIBUTIONS", "tail_logpdf"]
 
@@ -317,7 +324,9 @@ def _fit_tail_jit(x, xmin, dist):
 
 
 @renamed_keyword(x="evals")
-def fit_tail(evals: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit:
+def fit_tail(
+    evals: ArrayLike, distribution: str, *, xmin: ArrayLike, throw: bool = False
+) -> TailFit:
     r"""Maximum-likelihood fit of a tail law to ``x >= xmin``.
 
     Args:
@@ -326,6 +335,8 @@ def fit_tail(evals: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit
             cut-off), ``"exponential"``, ``"lognormal"`` or ``"stretched_exponential"``; all are
             normalised on ``[xmin, ∞)`` (the module docstring gives the densities).
         xmin: the lower end of the tail, usually ``powerlaw(x).xmin``.
+        throw: raise when the fit fails (eagerly a ``ValueError`` with the message; under
+            ``jit`` an ``equinox.error_if``). Default ``False``: check ``fit.ok``.
 
     Returns:
         :class:`TailFit`: ``params`` (named by ``param_names``; also ``fit["alpha"]``),
@@ -335,7 +346,8 @@ def fit_tail(evals: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit
         ``inf``); both are reported as not converged.
 
     Raises:
-        TypeError, ValueError: bad ``evals``, NaN/Inf, unknown ``distribution``, ``xmin <= 0``.
+        TypeError, ValueError: bad ``evals``, NaN/Inf, unknown ``distribution``, ``xmin <= 0``;
+            with ``throw=True`` also a fit that failed.
 
     Example:
         >>> import jax, htrmt as ht
@@ -349,6 +361,7 @@ def fit_tail(evals: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit
         Alstott, Bullmore & Plenz (2014), PLoS ONE 9, e85777.
     """
     check_choice(distribution, "distribution", DISTRIBUTIONS)
+    throw = check_bool(throw, "throw")
     x = as_float_array(evals, "evals", allow_int=True)
     if x.ndim != 1:
         raise ValueError(f"evals must be one-dimensional, got shape {x.shape}")
@@ -357,4 +370,5 @@ def fit_tail(evals: ArrayLike, distribution: str, *, xmin: ArrayLike) -> TailFit
         arr = np.asarray(x)
         if not np.all(np.isfinite(arr)):
             raise ValueError("evals contains NaN or Inf")
-    return _fit_tail_jit(x, jnp.asarray(xmin, x.dtype), distribution)
+    fit = _fit_tail_jit(x, jnp.asarray(xmin, x.dtype), distribution)
+    return raise_if_failed(fit, f"{distribution} tail fit", guard="params") if throw else fit

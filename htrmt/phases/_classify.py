@@ -47,7 +47,8 @@ import equinox as eqx
 import numpy as np
 from jaxtyping import ArrayLike, Float
 
-from .._checks import as_float_numpy, check_finite, check_scalar, require_host
+from .._checks import as_float_numpy, check_bool, check_finite, check_scalar, require_host
+from .._status import Status, raise_if_failed
 from ..ensembles._phases import PHASES
 
 __all__ = ["PHASES", "PhaseThresholds", "PhaseResult", "classify"]
@@ -113,6 +114,10 @@ class PhaseResult(eqx.Module):
         ratio: ``λ_max/λ+``.
         D_bulk: KS distance of the bulk to MP.
         thresholds: the :class:`PhaseThresholds` used.
+        status: :class:`htrmt.Status`: ``OK`` when the verdict rests on its evidence;
+            ``NOT_CONVERGED`` when the bulk fit did not converge, ``TOO_FEW_DATA`` when no bulk
+            fit could be made and there is no null cluster (the verdict is then a default).
+            ``.ok`` and ``.message`` read it.
     """
 
     phase: str = eqx.field(static=True)
@@ -132,6 +137,15 @@ class PhaseResult(eqx.Module):
     ratio: float
     D_bulk: float
     thresholds: PhaseThresholds = eqx.field(static=True, repr=False)
+    status: Status = eqx.field(static=True, default=Status.OK)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def message(self) -> str:
+        return self.status.message
 
 
 def _null_cluster(lam: np.ndarray, th: PhaseThresholds, tol: float) -> tuple[int, float]:
@@ -170,6 +184,7 @@ def classify(
     *,
     thresholds: PhaseThresholds | None = None,
     fit_powerlaw: bool = True,
+    throw: bool = False,
 ) -> PhaseResult:
     """Classify an ESD into one of the 5+1 phases of training, with the evidence.
 
@@ -192,6 +207,8 @@ def classify(
         Q: aspect ratio ``N/M >= 1``.
         thresholds: a :class:`PhaseThresholds` (default: the calibrated ones).
         fit_powerlaw: also fit a power law to the tail (reported as evidence only).
+        throw: raise a ``ValueError`` (with the message) when ``status`` is not ``OK``.
+            Default ``False``: check ``result.ok``.
 
     Returns:
         A :class:`PhaseResult`; ``.phase`` is the verdict.
@@ -218,6 +235,8 @@ def classify(
     if not isinstance(th, PhaseThresholds):
         raise TypeError(f"thresholds must be a PhaseThresholds, got {type(th).__name__}")
     require_host("htrmt.phases.classify", evals, Q)
+    throw = check_bool(throw, "throw")
+    check_bool(fit_powerlaw, "fit_powerlaw")
     check_scalar(Q, "Q", ge=1.0)
     x = check_finite(as_float_numpy(evals, "evals"), "evals")
     if x.ndim != 1:
@@ -326,7 +345,11 @@ def classify(
             f"{num_out} eigenvalue(s) ({frac:.1%}) just past λ+ (λ_max/λ+ = {ratio:.3f}), "
             f"largest spacing {max_gap:.1f} TW scales: no gap"
         )
-    return PhaseResult(
+    if mp is None:
+        status = Status.OK if num_null else Status.TOO_FEW_DATA
+    else:
+        status = Status.NOT_CONVERGED if mp.status == "not-converged" else Status.OK
+    result = PhaseResult(
         phase=phase,
         reason=reason,
         mp=mp,
@@ -344,4 +367,6 @@ def classify(
         ratio=float(ratio),
         D_bulk=float(d_bulk),
         thresholds=th,
+        status=status,
     )
+    return raise_if_failed(result, "phase classification") if throw else result
