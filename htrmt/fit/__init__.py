@@ -5,6 +5,8 @@ from ._gof import GoodnessOfFit as GoodnessOfFit
 from ._gof import powerlaw_gof as powerlaw_gof
 from ._marchenko_pastur import MarchenkoPasturFit as MarchenkoPasturFit
 from ._marchenko_pastur import marchenko_pastur as marchenko_pastur
+from ._marchenko_pastur_jit import MarchenkoPasturBulk as MarchenkoPasturBulk
+from ._marchenko_pastur_jit import marchenko_pastur_jit as marchenko_pastur_jit
 from ._powerlaw import CREDIBILITY as CREDIBILITY
 from ._powerlaw import PowerLawFit as PowerLawFit
 from ._powerlaw import PowerLawScan as PowerLawScan

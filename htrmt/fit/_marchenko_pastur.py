@@ -408,7 +408,7 @@ def marchenko_pastur(
         Johnstone (2001), Ann. Statist. 29, 295 (TW scale); Martin & Mahoney (2021),
         JMLR 22(165), Sec. 4.
     """
-    require_host("htrmt.fit.marchenko_pastur", evals, Q)
+    require_host("htrmt.fit.marchenko_pastur", evals, Q, hint="htrmt.fit.marchenko_pastur_jit")
     check_choice(method, "method", METHODS)
     check_choice(margin, "margin", MARGINS)
     check_scalar(Q, "Q", ge=1.0)

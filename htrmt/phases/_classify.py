@@ -234,7 +234,7 @@ def classify(
     th = PhaseThresholds() if thresholds is None else thresholds
     if not isinstance(th, PhaseThresholds):
         raise TypeError(f"thresholds must be a PhaseThresholds, got {type(th).__name__}")
-    require_host("htrmt.phases.classify", evals, Q)
+    require_host("htrmt.phases.classify", evals, Q, hint="htrmt.phases.evidence")
     throw = check_bool(throw, "throw")
     check_bool(fit_powerlaw, "fit_powerlaw")
     check_scalar(Q, "Q", ge=1.0)
