@@ -9,6 +9,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from .._status import Status
 from ._estimator import HILL_STATUS, Estimator, get_estimator, hill_fit, layer_esd
 
 __all__ = ["PublishedFit", "published_esd", "published_fit", "resolve_estimator"]
@@ -37,6 +38,14 @@ class PublishedFit:
     sigma: float
     num_tail: int
     status: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.OK.label
+
+    @property
+    def message(self) -> str:
+        return Status.from_label(self.status).message
 
 
 def published_fit(evals: np.ndarray, estimator: Estimator) -> PublishedFit:
