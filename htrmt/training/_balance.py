@@ -246,7 +246,7 @@ def _make(
         factor, degenerate = factor_fn(alpha, plan.included, plan)
         return alpha, factor, degenerate, bad
 
-    def init_fn(params):
+    def init_impl(params):
         plan = plan_fn(params)
         alpha, factor, degenerate, bad = compute(params, plan)
         if on_nan == "raise":
@@ -261,11 +261,7 @@ def _make(
             units=plan.units,
         )
 
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError(
-                "this transformation needs params: call update(updates, state, params)"
-            )
+    def update_impl(updates, state, params):
         plan = plan_fn(params)
         if len(jax.tree_util.tree_leaves(updates)) != plan.num_leaves:
             raise ValueError(
@@ -302,6 +298,22 @@ def _make(
             units=state.units,
         )
         return new_updates, new_state
+
+    # One compilation per parameter structure, reused by every call (eager calls would
+    # otherwise retrace the layer spectra and fits each step); nested inside a user's jit
+    # these are inlined.
+    init_jit = eqx.filter_jit(init_impl)
+    update_jit = eqx.filter_jit(update_impl)
+
+    def init_fn(params):
+        return init_jit(params)
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError(
+                "this transformation needs params: call update(updates, state, params)"
+            )
+        return update_jit(updates, state, params)
 
     return optax.GradientTransformation(init_fn, update_fn)
 
