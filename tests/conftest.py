@@ -17,6 +17,13 @@ os.environ.setdefault(
     "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One persistent XLA compilation cache for the session: the two xdist workers and the
+# subprocesses (figures, reproductions, CLI runs) compile many of the same programs, and each is
+# then compiled once. Entries are keyed by the program and the JAX/XLA version, so a stale entry
+# is never used; a second run of the suite starts warm.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_ROOT, ".pytest_cache", "jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
