@@ -28,9 +28,7 @@ _MODEL_ERR_200 = 0.1
 def test_bbp_map_matches_laws_bbp():
     law = ht.edge.moderate_edge_law(3.0, 400, 200)
     th = np.array([0.9, 1.5, 3.0])
-    ref = law.variance * np.asarray(
-        ht.laws.bbp.location(th, 2.0, model="low_rank"), float
-    )
+    ref = law.variance * np.asarray(ht.laws.bbp.location(th, 2.0, model="low_rank"), float)
     np.testing.assert_allclose(law.g(th), ref, rtol=1e-6)
     np.testing.assert_allclose(law.g(law.g_inv(law.g(th))), law.g(th), rtol=1e-10)
     assert law.g(0.1) == pytest.approx(law.lambda_plus)

@@ -191,9 +191,7 @@ class ModerateEdgeLaw:
             u[:, j] = prev
         theta = self.entry_isf(u) / math.sqrt(self.variance * self.N)
         out = self.g(theta)
-        tw = np.asarray(
-            tracy_widom.ppf(np.clip(rng.random(num), 1e-12, 1 - 1e-12), beta=1), float
-        )
+        tw = np.asarray(tracy_widom.ppf(np.clip(rng.random(num), 1e-12, 1 - 1e-12), beta=1), float)
         bulk = np.full((num, k), self.lambda_plus)
         bulk[:, 0] = self.tw_centre + self.tw_scale * tw
         return np.sort(np.maximum(out, bulk), axis=1)[:, ::-1]
