@@ -178,6 +178,10 @@ def test_universality_class():
     assert uc(1.0).name == "very heavy-tailed" and uc(1.0).alpha_limit == 1.5
     assert uc(2.0).name == "moderately heavy-tailed"
     assert uc(3.9).name == "moderately heavy-tailed"
+    assert uc(3.0).alpha_limit is None and uc(3.0).limit == "MP"
+    row = uc(3.0, authors=True)
+    assert row.name == "moderately heavy-tailed (Martin & Mahoney)" and row.alpha_limit == 2.5
+    assert row.limit == "power law ~ λ^-(µ/2+1)"
     assert uc(4.0).name == "weakly heavy-tailed" and uc(4.0).alpha_limit is None
     assert uc(None).name == "gaussian" and uc(math.inf).bulk_edge == "Tracy-Widom"
     assert uc(None, spiked=True).far_tail == "Gaussian"

@@ -14,13 +14,16 @@ class UniversalityClass:
 
     Attributes:
         name: ``"gaussian"``, ``"spiked"``, ``"weakly heavy-tailed"``,
-            ``"moderately heavy-tailed"`` or ``"very heavy-tailed"``.
+            ``"moderately heavy-tailed"`` (or the authors' row
+            ``"moderately heavy-tailed (Martin & Mahoney)"``) or ``"very heavy-tailed"``.
         mu: the tail index (``inf`` for Gaussian).
         finite_size_shape: the ESD's shape at finite N.
         limit: the N → ∞ limiting ESD.
         bulk_edge: statistics at the bulk edge.
         far_tail: statistics of the largest eigenvalues.
-        alpha_limit: the limiting tail exponent ``µ/2 + 1`` of the ESD density when it exists.
+        alpha_limit: the limiting tail exponent ``µ/2 + 1`` of the ESD density when it exists
+            (µ < 2; also in the authors' 2 <= µ < 4 row); None where no power law exists in
+            the limit.
     """
 
     name: str
@@ -41,7 +44,17 @@ CLASS_TABLE = {
         "heavy-tailed (TW with large corrections)",
         "heavy-tailed",
     ),
+    # The rigorous limit: finite variance, so the ESD converges to MP; for µ < 4 a vanishing
+    # fraction (~N^(1-µ/2)) of eigenvalues lies beyond λ+, made by the largest entries through
+    # the BBP map (htrmt.edge.moderate_edge_law).
     "moderately heavy-tailed": (
+        "MP + outliers beyond λ+ (fraction ~ N^(1-µ/2))",
+        "MP",
+        "MP edge λ+ (Tracy-Widom bulk edge)",
+        "largest entries through the BBP map (Poisson, intensity ~ x^-(µ/2+1))",
+    ),
+    # Martin & Mahoney's phenomenological row (JMLR 2021, Table 1), kept as theirs.
+    "moderately heavy-tailed (Martin & Mahoney)": (
         "power law ~ λ^-(aµ+b)",
         "power law ~ λ^-(µ/2+1)",
         "no edge",
@@ -51,15 +64,21 @@ CLASS_TABLE = {
 }
 
 
-def universality_class(mu: float | None, *, spiked: bool = False) -> UniversalityClass:
+def universality_class(
+    mu: float | None, *, spiked: bool = False, authors: bool = False
+) -> UniversalityClass:
     """Name the universality class of i.i.d. entries with tail index ``mu``.
 
     Boundaries: ``0 < µ < 2`` very heavy-tailed, ``2 <= µ < 4`` moderately, ``µ >= 4`` weakly
     heavy-tailed; ``mu=None`` or ``inf`` is Gaussian (``spiked=True``: spiked Gaussian).
+    For ``2 <= µ < 4`` the rigorous row is returned (limit MP, ``alpha_limit=None``: no power
+    law in the limit); ``authors=True`` gives Martin & Mahoney's phenomenological row instead
+    (``"moderately heavy-tailed (Martin & Mahoney)"``, ``alpha_limit = µ/2 + 1``).
 
     Args:
         mu: tail index ``P(|w| > x) ~ x^-µ``, or None / ``math.inf`` for Gaussian entries.
         spiked: with Gaussian entries, whether a low-rank signal is present.
+        authors: for 2 <= µ < 4, return the authors' phenomenological row.
 
     Returns:
         A :class:`UniversalityClass`.
@@ -81,5 +100,7 @@ def universality_class(mu: float | None, *, spiked: bool = False) -> Universalit
         name = "moderately heavy-tailed"
     else:
         name = "weakly heavy-tailed"
-    alpha = mu / 2 + 1 if mu < 4 else None
+    alpha = mu / 2 + 1 if mu < 2 else None
+    if name == "moderately heavy-tailed" and authors:
+        name, alpha = "moderately heavy-tailed (Martin & Mahoney)", mu / 2 + 1
     return UniversalityClass(name, float(mu), *CLASS_TABLE[name], alpha)
