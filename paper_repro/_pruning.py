@@ -286,3 +286,43 @@ def runs_table(runs: list[dict], metrics: list[str]) -> list[tuple[Any, ...]]:
         (f"{r['sparsity']:.2f}", r["allocation"], r["score"], *[r[m] for m in metrics])
         for r in runs
     ]
+
+
+def run_main(argv, *, paper: str, here, config: dict, allocations: dict, doc: str) -> int:
+    """``main`` of a pruning reproduction: parts ``digits`` and ``minilm`` (the latter skipped,
+    its checks reported as not run, when the weights package is not installed)."""
+    import sys
+
+    args = C.parser(doc).parse_args(argv)
+    mode = C.mode_of(args)
+    folder = C.result_dir(paper, mode, args.seed, args.out)
+    expected = C.load_expected(here)
+    cfg = config[mode]
+    valid = ["digits", "minilm"]
+    parts = args.parts or valid
+    bad = [p for p in parts if p not in valid]
+    if bad:
+        print(f"unknown part(s) {bad}; valid: {valid}", file=sys.stderr)
+        return 2
+    fns = {"digits": digits_part, "minilm": minilm_part}
+    results = {}
+    for p in valid:
+        if p not in parts:
+            continue
+        if p == "minilm" and not minilm_available():
+            print(f"[minilm] skipped: the weights package {M.PACKAGE} is not installed", flush=True)
+            continue
+        c = {**cfg[p], "allocations": allocations, "seed": args.seed}
+        fn = (lambda f, c: lambda: f(c, args.seed, allocations))(fns[p], cfg[p])
+        results[p] = C.cached_part(folder, p, c, fn, force=args.force)
+    md = ""
+    for p, res in results.items():
+        metric = ["accuracy"] if p == "digits" else ["cos_mean", "nn_agreement", "top10_overlap"]
+        md += f"\n## `{p}`\n\n" + C.markdown_table(
+            ["sparsity", "allocation", "score", *metric], runs_table(res["runs"], metric),
+            fmt="{:.4f}",
+        )  # fmt: skip
+    rows = C.write_results(
+        folder, paper, mode, args.seed, expected, results, extra_md=md, sizes=cfg
+    )
+    return C.finish(rows, folder)
