@@ -36,9 +36,7 @@ def _run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
 # the pruning reproductions run past the default suite's per-run budget (≈ 30 s wall for the
 # digits part alone on a shared 2-core machine): their quick runs are marked slow
 SLOW_QUICK = {"alphapruning", "farms"}
-QUICK = [
-    pytest.param(p, marks=pytest.mark.slow) if p in SLOW_QUICK else p for p in PAPERS
-]
+QUICK = [pytest.param(p, marks=pytest.mark.slow) if p in SLOW_QUICK else p for p in PAPERS]
 
 
 def test_both_papers_are_present():
