@@ -24,15 +24,38 @@ PAPERS = paper_repro.available()
 
 
 def _run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    extra = os.environ.get("PYTHONPATH")
+    path = str(ROOT) + (os.pathsep + extra if extra else "")  # keeps optional weight packages
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": path}
     env.pop("JAX_ENABLE_X64", None)
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
     )
 
 
+# the pruning reproductions run past the default suite's per-run budget (≈ 30 s wall for the
+# digits part alone on a shared 2-core machine): their quick runs are marked slow
+SLOW_QUICK = {"alphapruning", "farms"}
+QUICK = [pytest.param(p, marks=pytest.mark.slow) if p in SLOW_QUICK else p for p in PAPERS]
+
+
 def test_both_papers_are_present():
-    assert PAPERS == ["implicit_self_regularization", "sdm2020"]
+    assert PAPERS == [
+        "alphapruning",
+        "farms",
+        "implicit_self_regularization",
+        "sdm2020",
+        "tempbalance",
+    ]
+
+
+def _skipped_parts(paper: str) -> set[str]:
+    """Parts a reproduction skips here: ``minilm`` without the weights package."""
+    if paper in SLOW_QUICK:
+        from paper_repro import _pruning
+
+        return set() if _pruning.minilm_available() else {"minilm"}
+    return set()
 
 
 @pytest.mark.parametrize("paper", PAPERS)
@@ -64,26 +87,29 @@ def test_readme_states_every_check(paper):
         assert f"`{name}`" in readme, name
 
 
-@pytest.mark.parametrize("paper", PAPERS)
+@pytest.mark.parametrize("paper", QUICK)
 def test_quick_repro_meets_expected_numbers(paper, tmp_path):
     out = _run(["-m", "paper_repro", paper, "--quick", "--out", str(tmp_path)])
     folder = tmp_path / "paper_repro" / paper / "quick"
     assert (folder / "results.json").exists(), out.stdout[-3000:] + out.stderr[-3000:]
     res = json.loads((folder / "results.json").read_text())
+    skipped = _skipped_parts(paper)
     bad = [
         (r["name"], r["expected"], r["tol"], r["obtained"], r["status"])
         for r in res["checks"]
         if r["status"] not in ("pass", "no expectation in this mode")
+        and not (r["status"] == "not run" and r["part"] in skipped)
     ]
     assert not bad, bad
     assert out.returncode == 0, out.stderr[-3000:]
     checks = C.load_expected(ROOT / "paper_repro" / paper)["checks"]
-    assert res["num_pass"] == sum("quick" in c for c in checks.values()) > 0
+    want = sum("quick" in c and c["part"] not in skipped for c in checks.values())
+    assert res["num_pass"] == want > 0
     assert (folder / "results.md").exists() and (folder / "results.meta.json").exists()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("paper", PAPERS)
+@pytest.mark.parametrize("paper", [p for p in PAPERS if p not in SLOW_QUICK])
 def test_quick_repro_rerun_reads_finished_parts(paper, tmp_path):
     # the default suite runs each reproduction once (above); the reuse of finished parts is
     # unit-tested by test_cached_part_reuses_only_a_finished_part_with_the_same_config
