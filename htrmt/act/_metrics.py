@@ -83,6 +83,20 @@ class LayerMetrics(eqx.Module):
         return df
 
 
+def _after(x: Array, dep: Array) -> Array:
+    """``x`` unchanged, computed only once ``dep`` is: one batched eigensolver at a time.
+
+    jaxlib's CPU LAPACK kernels (0.10) split a batch over XLA's intra-op thread pool and block
+    a pool thread until the batch is done, so as many independent batched ``eigvalsh``/``svd``
+    calls running at once as the pool has threads (two on a 2-core machine) deadlock it. XLA's
+    CPU runtime does not order independent operations by ``optimization_barrier``; a data
+    dependency does. ``0·Σdep`` is not folded for floats (NaN semantics) and NaN/Inf are mapped
+    to 0, so ``x`` is unchanged bit for bit except that -0.0 becomes 0.0.
+    """
+    z = jnp.sum(dep).astype(x.dtype) * jnp.zeros((), x.dtype)
+    return x + jnp.where(jnp.isfinite(z), z, jnp.zeros((), x.dtype))
+
+
 def metrics_of_layers(
     leaves: list[Any], layers: tuple[Layer, ...], estimator: Estimator
 ) -> LayerMetrics:
@@ -95,9 +109,13 @@ def metrics_of_layers(
     for j, lay in enumerate(layers):
         groups[(lay.slices_shape, jnp.result_type(leaves[lay.index]))].append(j)
     parts: dict[int, Any] = {}
+    previous = None
     for members in groups.values():
         mats = jnp.stack([as_slices(leaves[layers[j].index], layers[j]) for j in members])
+        if previous is not None:
+            mats = _after(mats, previous)
         fits = jax.vmap(lambda m: hill_fit(layer_esd(m, estimator), estimator))(mats)
+        previous = fits.alpha
         for k, j in enumerate(members):
             parts[j] = jax.tree_util.tree_map(lambda a, k=k: a[k], fits)
     wide = max((parts[j].alpha.dtype for j in parts), key=lambda d: jnp.finfo(d).bits)
