@@ -101,6 +101,16 @@ def test_student_t_law(key):
     assert st.kstest(w, st.t(3.0).cdf).pvalue > 1e-3  # false-failure rate 1e-3
 
 
+def test_student_t_refills_a_shortfall_of_accepted_pairs(key, monkeypatch):
+    # with as many candidate pairs as entries, about 21% of the entries come from the refill loop
+    from htrmt.ensembles import _heavy_tailed
+
+    monkeypatch.setattr(_heavy_tailed, "_num_candidates", lambda n: n)
+    w = np.asarray(_heavy_tailed._student_t(key, jnp.asarray(3.0), (37, 101), jnp.float64))
+    assert np.all(np.isfinite(w))
+    assert st.kstest(w.ravel(), st.t(3.0).cdf).pvalue > 1e-3  # false-failure rate 1e-3
+
+
 def test_levy_stable_law(key):
     w = np.asarray(E.levy_stable(key, (20, 50), alpha_stable=1.5)).ravel()
     grid = np.linspace(-6, 6, 13)

@@ -33,10 +33,9 @@ def _run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
     )
 
 
-# the pruning reproductions run past the default suite's per-run budget (≈ 30 s wall for the
-# digits part alone on a shared 2-core machine): their quick runs are marked slow
-SLOW_QUICK = {"alphapruning", "farms"}
-QUICK = [pytest.param(p, marks=pytest.mark.slow) if p in SLOW_QUICK else p for p in PAPERS]
+# every reproduction runs --quick in the default suite (the pruning ones about 25-40 s each)
+QUICK = PAPERS
+PRUNING = {"alphapruning", "farms"}
 
 
 def test_both_papers_are_present():
@@ -51,7 +50,7 @@ def test_both_papers_are_present():
 
 def _skipped_parts(paper: str) -> set[str]:
     """Parts a reproduction skips here: ``minilm`` without the weights package."""
-    if paper in SLOW_QUICK:
+    if paper in PRUNING:
         from paper_repro import _pruning
 
         return set() if _pruning.minilm_available() else {"minilm"}
@@ -109,7 +108,7 @@ def test_quick_repro_meets_expected_numbers(paper, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("paper", [p for p in PAPERS if p not in SLOW_QUICK])
+@pytest.mark.parametrize("paper", PAPERS)
 def test_quick_repro_rerun_reads_finished_parts(paper, tmp_path):
     # the default suite runs each reproduction once (above); the reuse of finished parts is
     # unit-tested by test_cached_part_reuses_only_a_finished_part_with_the_same_config

@@ -222,10 +222,36 @@ def _hill_at(lam, loglam, idx, i):
     s = jnp.sum(jnp.where(tail, loglam, jnp.zeros((), dt)))
     alpha = 1 + n / (s - n * loglam[i])
     seq = (idx - i).astype(dt)
-    ratio = jnp.where(tail, lam / lam[i], jnp.ones((), dt))
-    dev = jnp.abs(1 - ratio ** (1 - alpha) - seq / n)
+    # (λ/xmin)^(1-α) through the logarithms already taken: one exp per entry
+    logratio = jnp.where(tail, loglam - loglam[i], jnp.zeros((), dt))
+    dev = jnp.abs(1 - jnp.exp((1 - alpha) * logratio) - seq / n)
     D = jnp.max(jnp.where(tail, dev, jnp.zeros((), dt)))
     return alpha, D
+
+
+def _hill_over_candidates(lam, loglam, idx, cand, batch):
+    """α and D at every position from the first to the last candidate (zeros and ones
+    elsewhere), ``batch`` positions at a time: the fix-finger window holds a small part of a
+    large spectrum, and the cost is ``batch × L`` per step instead of ``L²`` in all."""
+    L = lam.shape[-1]
+    dt = lam.dtype
+    any_cand = jnp.any(cand)
+    first = jnp.argmax(cand)
+    last = L - 1 - jnp.argmax(cand[::-1])
+    steps = jnp.where(any_cand, (last - first) // batch + 1, 0)
+    offsets = jnp.arange(batch, dtype=idx.dtype)
+
+    def body(carry):
+        k, alphas, Ds = carry
+        pos = first + k * batch + offsets
+        a, d = jax.vmap(lambda i: _hill_at(lam, loglam, idx, i))(jnp.minimum(pos, L - 1))
+        alphas = alphas.at[pos].set(a, mode="drop")
+        Ds = Ds.at[pos].set(d, mode="drop")
+        return k + 1, alphas, Ds
+
+    init = (jnp.zeros((), idx.dtype), jnp.zeros(L, dt), jnp.ones(L, dt))
+    _, alphas, Ds = jax.lax.while_loop(lambda c: c[0] < steps, body, init)
+    return alphas, Ds
 
 
 def hill_fit(
@@ -307,10 +333,7 @@ def hill_fit(
             xmin_max = 1.5 * xmin2
             cand = cand & ~(lam_v < xmin_min) & ~(lam_v > xmin_max)
 
-        def one_candidate(i):
-            return _hill_at(lam_v, loglam, idx, i)
-
-        alphas, Ds = jax.lax.map(one_candidate, idx, batch_size=min(batch_size, L))
+        alphas, Ds = _hill_over_candidates(lam_v, loglam, idx, cand, min(batch_size, L))
         alphas = jnp.where(cand, alphas, jnp.zeros((), dt))
         Ds = jnp.where(cand & (alphas > 1), Ds, one)
         # positions outside the published candidate array (filtered, the largest) never win

@@ -232,22 +232,38 @@ def input_norms(activations: Any) -> Array:
 
 def _magnitude_mask(w: Array, ratio: float) -> Array:
     """Remove the ``⌊numel·ratio⌋`` smallest |w| of the whole layer (stable order)."""
-    flat = jnp.abs(w).reshape(-1)
-    k = int(flat.size * ratio)
-    order = jnp.argsort(flat, stable=True)
-    keep = jnp.ones(flat.size, bool).at[order[:k]].set(False)
+    return _magnitude_keep(w, jnp.asarray(int(w.size * ratio), jnp.int32))
+
+
+@jax.jit
+def _magnitude_keep(w: Array, k: Array) -> Array:
+    # the entries at the first k positions of the stable order of |w| go; k is traced, so a
+    # layer shape compiles once for every ratio
+    order = jnp.argsort(jnp.abs(w).reshape(-1), stable=True)
+    position = jnp.arange(order.size, dtype=order.dtype)
+    keep = jnp.zeros(order.size, bool).at[order].set(position >= k.astype(order.dtype))
     return keep.reshape(w.shape)
 
 
 def _wanda_mask(w2: Array, norms: Array, ratio: float) -> Array:
     """Wanda on an ``(out, in)`` matrix: per output row, remove the ``⌊in·ratio⌋`` smallest
     ``|W_ij|·‖X_j‖₂``."""
+    return _wanda_keep(w2, norms, jnp.asarray(int(w2.shape[1] * ratio), jnp.int32))
+
+
+@jax.jit
+def _wanda_keep(w2: Array, norms: Array, k: Array) -> Array:
     score = jnp.abs(w2) * norms[None, :].astype(w2.dtype)
-    k = int(w2.shape[1] * ratio)
     order = jnp.argsort(score, axis=1, stable=True)
-    keep = jnp.ones(w2.shape, bool)
+    position = jnp.arange(w2.shape[1], dtype=order.dtype)
     rows = jnp.arange(w2.shape[0])[:, None]
-    return keep.at[rows, order[:, :k]].set(False)
+    keep = jnp.zeros(w2.shape, bool)
+    return keep.at[rows, order].set(jnp.broadcast_to(position >= k.astype(order.dtype), w2.shape))
+
+
+@jax.jit
+def _apply_mask(w: Array, keep: Array) -> tuple[Array, Array]:
+    return jnp.where(keep, w, jnp.zeros((), w.dtype)), jnp.sum(~keep, dtype=jnp.int32)
 
 
 def prune(
@@ -341,8 +357,8 @@ def prune(
             w2 = w if lay.layout == "oi" else w.T
             keep = _wanda_mask(w2, norms, r)
             keep = keep if lay.layout == "oi" else keep.T
-        pruned: Any = jnp.where(keep, w, jnp.zeros((), w.dtype))
-        achieved[lay.name] = 1.0 - float(jnp.mean(keep))
+        pruned, removed = _apply_mask(w, keep)
+        achieved[lay.name] = int(removed) / max(w.size, 1)
         mask: Any = keep
         if isinstance(leaf, np.ndarray):
             pruned, mask = np.asarray(pruned), np.asarray(keep)
