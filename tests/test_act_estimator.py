@@ -208,7 +208,12 @@ def test_farms_matrix_smaller_than_window_is_its_own_esd():
 
 
 @pytest.mark.parametrize(
-    "name", ["farms", pytest.param("tempbalance", marks=pytest.mark.slow), "alphapruning"]
+    "name",
+    [
+        pytest.param("farms", marks=pytest.mark.slow),  # its windows: test_farms_* above
+        pytest.param("tempbalance", marks=pytest.mark.slow),
+        "alphapruning",
+    ],
 )
 def test_analyze_estimator_matches_hill_fit(name):
     mlp = eqx.nn.MLP(64, 10, 128, 2, key=jax.random.key(0))

@@ -34,7 +34,9 @@ def per_layer_reference(params, est):
     return out
 
 
-@pytest.mark.parametrize("est", ["tempbalance", "goodness-of-fit"])
+@pytest.mark.parametrize(
+    "est", ["tempbalance", pytest.param("goodness-of-fit", marks=pytest.mark.slow)]
+)
 def test_layer_metrics_equals_per_layer_loop(est):
     model = CNN(jax.random.key(0))
     m = ht.act.layer_metrics(model, estimator=est)
@@ -165,7 +167,14 @@ def _eigensolver_order(jaxpr) -> list[bool]:
     return out
 
 
-@pytest.mark.parametrize("est", ["tempbalance", "alphapruning", "farms"])
+@pytest.mark.parametrize(
+    "est",
+    [
+        pytest.param("tempbalance", marks=pytest.mark.slow),
+        "alphapruning",
+        pytest.param("farms", marks=pytest.mark.slow),
+    ],
+)
 def test_layer_groups_diagonalised_one_after_another(est):
     # jaxlib's CPU LAPACK kernels block a thread-pool thread per batched call: two batched
     # eigensolvers running at once deadlocked a 2-core machine (all-MiniLM-L6-v2's three

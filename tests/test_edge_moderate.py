@@ -47,6 +47,7 @@ def test_pareto_lambda_max_ks_n200(mu):
     assert 0.95 * lo < float(np.median(np.asarray(lam, float))) < 1.05 * hi
 
 
+@pytest.mark.slow
 def test_error_shrinks_with_n():
     # µ = 3, Q = 1: relative error of the median at N = 200, 400, 800 (recorded by
     # sims/edge_study.py at larger sample sizes); the deviation at 800 must not exceed 200's.

@@ -24,7 +24,7 @@ def _explicit(a, b2, j):
     return np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("dtype", [pytest.param(jnp.float32, marks=pytest.mark.slow), jnp.float64])
 @pytest.mark.parametrize("solver", [td.tridiagonal_largest, td.tridiagonal_largest_laguerre])
 @pytest.mark.parametrize("model", ["laguerre", "hermite"])
 def test_tridiagonal_solver_matches_eigvalsh(key, dtype, solver, model):
@@ -168,7 +168,7 @@ def test_jit_vmap_and_dtypes(key):
     np.testing.assert_allclose(np.asarray(a), np.asarray(eager), rtol=1e-13)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("dtype", [jnp.float32, pytest.param(jnp.float64, marks=pytest.mark.slow)])
 def test_dtype_kept(key, dtype):
     for method in ("tridiagonal", "dense"):
         lam = ht.edge.largest_eigenvalues(key, 8, 12, 6, method=method, dtype=dtype, beta=2)

@@ -34,7 +34,7 @@ def _slq_tolerance(q, dim, n_eig_noise):
     return cms + 1.63 * math.sqrt(2.0 / (q.num_probes * dim)) + n_eig_noise
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("dtype", [pytest.param(jnp.float32, marks=pytest.mark.slow), jnp.float64])
 def test_slq_marchenko_pastur(key, dtype):
     N, M = 2000, 1000
     W = ht.ensembles.gaussian(key, (N, M), dtype=dtype)

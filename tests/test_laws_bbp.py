@@ -265,7 +265,12 @@ def _check_outlier(model, N, M, strength, sigma, trials, seed, beta=1):
 
 @pytest.mark.parametrize(
     "model, strength",
-    [("covariance", 1.5), ("covariance", 4.0), ("low_rank", 1.5), ("low_rank", 3.0)],
+    [
+        pytest.param("covariance", 1.5, marks=pytest.mark.slow),
+        ("covariance", 4.0),
+        pytest.param("low_rank", 1.5, marks=pytest.mark.slow),
+        ("low_rank", 3.0),
+    ],
 )
 def test_sampled_outlier_matches_location_and_std(model, strength):
     # Q = 2, N = 400: 400 trials; the std band is about ±13.8 % (the low-rank formula with 4S²

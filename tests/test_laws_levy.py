@@ -111,7 +111,7 @@ def test_limit_distance_falls_with_n_and_finite_n_law_is_closer(key):
     assert out[100][1] < crit and out[1600][1] < crit, out
 
 
-@pytest.mark.parametrize("kind", ["wishart", "wigner"])
+@pytest.mark.parametrize("kind", ["wishart", pytest.param("wigner", marks=pytest.mark.slow)])
 def test_limit_tail_law(kind):
     # µ = 1: ρ/(A λ^(−a)) → 1. Allowed deviation: 3× the reported standard error plus the size of
     # the
