@@ -161,3 +161,22 @@ def test_prune_errors():
         )
     res = ht.pruning.prune(sd, {"conv.weight": 0.5})
     assert int(np.sum(~res.masks["conv.weight"])) == 36
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_device_masks_equal_host_masks_with_ties(dtype):
+    # CPU arrays are sorted by NumPy, others by XLA on their device: the same stable order
+    from htrmt.pruning import _prune
+
+    rng = np.random.default_rng(0)
+    w = jnp.asarray(np.round(rng.standard_normal((64, 96)), 1), dtype)  # many ties
+    norms = jnp.asarray(np.abs(rng.standard_normal(96)), jnp.float32)
+    k = jnp.asarray(int(w.size * 0.37), jnp.int32)
+    np.testing.assert_array_equal(
+        np.asarray(_prune._magnitude_mask(w, 0.37)), np.asarray(_prune._magnitude_keep(w, k))
+    )
+    k = jnp.asarray(int(96 * 0.41), jnp.int32)
+    np.testing.assert_array_equal(
+        np.asarray(_prune._wanda_mask(w, norms, 0.41)),
+        np.asarray(_prune._wanda_keep(w, norms, k)),
+    )

@@ -230,9 +230,31 @@ def input_norms(activations: Any) -> Array:
     return jnp.sqrt(sq)
 
 
-def _magnitude_mask(w: Array, ratio: float) -> Array:
+def _on_host(w: Any) -> bool:
+    """NumPy arrays and JAX arrays on CPU devices: their masks are sorted by NumPy (its stable
+    sort is 2.5–3× faster than XLA's CPU sort); elsewhere XLA sorts on the device."""
+    if isinstance(w, np.ndarray):
+        return True
+    try:
+        return all(d.platform == "cpu" for d in w.devices())
+    except AttributeError:  # not a concrete array
+        return False
+
+
+def _sortable(x: np.ndarray) -> np.ndarray:
+    # 16-bit floats sort as float32 (the conversion is exact and keeps the order)
+    return x.astype(np.float32) if x.dtype.itemsize < 4 else x
+
+
+def _magnitude_mask(w: Any, ratio: float) -> Any:
     """Remove the ``⌊numel·ratio⌋`` smallest |w| of the whole layer (stable order)."""
-    return _magnitude_keep(w, jnp.asarray(int(w.size * ratio), jnp.int32))
+    k = int(w.size * ratio)
+    if _on_host(w):
+        flat = _sortable(np.abs(np.asarray(w)).reshape(-1))
+        keep = np.ones(flat.size, bool)
+        keep[np.argsort(flat, kind="stable")[:k]] = False
+        return keep.reshape(w.shape)
+    return _magnitude_keep(w, jnp.asarray(k, jnp.int32))
 
 
 @jax.jit
@@ -245,15 +267,27 @@ def _magnitude_keep(w: Array, k: Array) -> Array:
     return keep.reshape(w.shape)
 
 
-def _wanda_mask(w2: Array, norms: Array, ratio: float) -> Array:
+def _wanda_mask(w2: Any, norms: Array, ratio: float) -> Any:
     """Wanda on an ``(out, in)`` matrix: per output row, remove the ``⌊in·ratio⌋`` smallest
     ``|W_ij|·‖X_j‖₂``."""
-    return _wanda_keep(w2, norms, jnp.asarray(int(w2.shape[1] * ratio), jnp.int32))
+    k = int(w2.shape[1] * ratio)
+    if _on_host(w2):
+        score = _sortable(np.asarray(_wanda_score(w2, norms)))
+        order = np.argsort(score, axis=1, kind="stable")[:, :k]
+        keep = np.ones(score.shape, bool)
+        np.put_along_axis(keep, order, False, axis=1)
+        return keep
+    return _wanda_keep(w2, norms, jnp.asarray(k, jnp.int32))
+
+
+@jax.jit
+def _wanda_score(w2: Array, norms: Array) -> Array:
+    return jnp.abs(w2) * norms[None, :].astype(w2.dtype)
 
 
 @jax.jit
 def _wanda_keep(w2: Array, norms: Array, k: Array) -> Array:
-    score = jnp.abs(w2) * norms[None, :].astype(w2.dtype)
+    score = _wanda_score(w2, norms)
     order = jnp.argsort(score, axis=1, stable=True)
     position = jnp.arange(w2.shape[1], dtype=order.dtype)
     rows = jnp.arange(w2.shape[0])[:, None]
@@ -357,6 +391,7 @@ def prune(
             w2 = w if lay.layout == "oi" else w.T
             keep = _wanda_mask(w2, norms, r)
             keep = keep if lay.layout == "oi" else keep.T
+        keep = jnp.asarray(keep)
         pruned, removed = _apply_mask(w, keep)
         achieved[lay.name] = int(removed) / max(w.size, 1)
         mask: Any = keep
