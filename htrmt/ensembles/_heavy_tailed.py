@@ -142,7 +142,11 @@ def _student_t(key, df, shape, dt):
         return key, jnp.where(take, u2, u), jnp.where(take, w2, w), filled | take
 
     _, u, w, _ = jax.lax.while_loop(lambda c: ~jnp.all(c[3]), refill, (key, u, w, filled))
-    t = u * jnp.sqrt(df * jnp.expm1(-2 / df * jnp.log(w)) / w)
+    # sqrt(df·(W^(-2/df) − 1)/W) in logarithms: W^(-2/df) alone overflows float32 for
+    # df < 1 while T itself is representable
+    logw = jnp.log(w)
+    a = -2 / df * logw
+    t = u * jnp.sqrt(df) * jnp.exp(0.5 * (a + jnp.log(-jnp.expm1(-a)) - logw))
     return t.reshape(shape)
 
 
