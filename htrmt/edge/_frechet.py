@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import _random
 from .._checks import check_key, check_scalar, float_dtype
 from ..laws._common import as_x, check_p, moments_from_raw, param
 
@@ -120,5 +121,5 @@ def sample(
     dt = float_dtype(dtype)
     if isinstance(shape, int):
         shape = (shape,)
-    e = jax.random.exponential(key, tuple(shape), dt)
+    e = _random.exponential(key, tuple(shape), dt)
     return param(loc, dt) + param(scale, dt) * e ** (-1 / param(alpha, dt))

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import _random
 from .._checks import check_choice, check_key, check_scalar, check_shape, float_dtype
 
 __all__ = ["pareto", "student_t", "levy_stable"]
@@ -72,7 +73,7 @@ def pareto(
 def _pareto(key, mu, shape, dt, convention):
     n = math.prod(shape)
     kmag, ksign = jax.random.split(key)
-    e = jax.random.exponential(kmag, (n,), dt) / mu
+    e = _random.exponential(kmag, (n,), dt) / mu
     if convention == "lomax":
         return jnp.expm1(e).reshape(shape)
     sign = jnp.where(jax.random.bernoulli(ksign, 0.5, (n,)), 1.0, -1.0).astype(dt)
@@ -180,9 +181,30 @@ def _stable(key, a, shape, dt, cauchy):
     n = math.prod(shape)
     kv, ke = jax.random.split(key)
     half_pi = jnp.asarray(jnp.pi / 2, dt)
-    v = jax.random.uniform(kv, (n,), dt, minval=-half_pi, maxval=half_pi)
+    if jnp.dtype(dt).itemsize >= 8:
+        v = jax.random.uniform(kv, (n,), dt, minval=-half_pi, maxval=half_pi)
+        if cauchy:
+            return jnp.tan(v).reshape(shape)
+        e = jax.random.exponential(ke, (n,), dt)
+        w = (
+            jnp.sin(a * v)
+            / jnp.cos(v) ** (1.0 / a)
+            * (jnp.cos((1.0 - a) * v) / e) ** ((1.0 - a) / a)
+        )
+        return w.reshape(shape)
+    # Low precision: V = ±(π/2 − φ) with φ = π·lo resolved near 0, where the tail comes from
+    # (cos V = sin φ → 0), and every sine and cosine written with a small argument.
+    f32 = jnp.float32
+    lo, flip = _random.half_uniform(kv, (n,), f32)
+    sign = jnp.where(flip, f32(1.0), f32(-1.0))
+    phi = f32(jnp.pi) * lo
+    hp = f32(jnp.pi / 2)
     if cauchy:
-        return jnp.tan(v).reshape(shape)
-    e = jax.random.exponential(ke, (n,), dt)
-    w = jnp.sin(a * v) / jnp.cos(v) ** (1.0 / a) * (jnp.cos((1.0 - a) * v) / e) ** ((1.0 - a) / a)
-    return w.reshape(shape)
+        return (sign * jnp.cos(phi) / jnp.sin(phi)).astype(dt).reshape(shape)
+    a = a.astype(f32)
+    sin_av = jnp.sin(jnp.minimum(a * (hp - phi), (2.0 - a) * hp + a * phi))  # sin(a|V|)
+    b = jnp.abs(1.0 - a)
+    cos_bv = jnp.sin((1.0 - b) * hp + b * phi)  # cos((1 − a)V)
+    e = _random.exponential(ke, (n,), f32)
+    log_mag = -jnp.log(jnp.sin(phi)) / a + (1.0 - a) / a * (jnp.log(cos_bv) - jnp.log(e))
+    return (sign * sin_av * jnp.exp(log_mag)).astype(dt).reshape(shape)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .. import _random
 from .._checks import check_choice, check_key, check_scalar, check_shape, float_dtype
 
 HIGHEST = jax.lax.Precision.HIGHEST  # no TF32/bf16 rounding of float32 products
@@ -139,7 +140,7 @@ def phase_example(
     if phase == "heavy-tailed":
         mu = u(kp, (1, 1), 1.0, 2.5)
         ke, ks = jax.random.split(kw)
-        e = jax.random.exponential(ke, shape, dt)
+        e = _random.exponential(ke, shape, dt)
         sign = jnp.where(jax.random.bernoulli(ks, 0.5, shape), 1.0, -1.0).astype(dt)
         return sig * sign * jnp.exp(e / mu)
 
