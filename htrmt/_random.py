@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-__all__ = ["exponential", "half_uniform"]
+__all__ = ["exponential", "half_uniform", "uniform"]
 
 
 def _wide(dt: Any) -> bool:
@@ -39,6 +39,14 @@ def half_uniform(key: jax.Array, shape: tuple[int, ...], dt: Any) -> tuple[jax.A
     frac = (bits[1].astype(f32) + f32(0.5)) * f32(2.0**-32)  # in (0, 1)
     lo = (bits[0].astype(f32) + frac) * f32(2.0**-33)  # in (0, 1/2]
     return lo.astype(dt) if jnp.dtype(dt) != f32 else lo, jax.random.bernoulli(kf, 0.5, shape)
+
+
+def uniform(key: jax.Array, shape: tuple[int, ...], dt: Any) -> jax.Array:
+    """Uniform on (0, 1), never 0, resolved near 0 in every precision (for ``u^(−1/µ)``)."""
+    if _wide(dt):
+        return jax.random.uniform(key, shape, dt, minval=jnp.finfo(dt).tiny)
+    lo, flip = half_uniform(key, shape, jnp.float32)
+    return jnp.where(flip, 1 - lo, lo).astype(dt)
 
 
 def exponential(key: jax.Array, shape: tuple[int, ...], dt: Any) -> jax.Array:
