@@ -1,6 +1,8 @@
 """ESD, singular values, histograms, ECDF, KS distances."""
 
 import math
+import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -174,3 +176,37 @@ def test_grad_of_esd_on_the_lapack_path_matches_finite_differences(key):
     )
     gv = jax.vmap(jax.grad(f))(W)
     np.testing.assert_allclose(gv[0], g, rtol=1e-12, atol=1e-14)
+
+
+_ONE_CORE_SCRIPT = """
+import jax
+jax.config.update("jax_enable_x64", True)
+import htrmt as ht
+W = ht.ensembles.gaussian(jax.random.key(0), (3000, 2000))
+a = jax.jit(ht.esd)(W)
+keys = jax.random.split(jax.random.key(1), 16)
+b = jax.vmap(lambda k: ht.esd(ht.ensembles.gaussian(k, (1200, 600)))[-1])(keys)
+print(float(a[-1]), float(b.mean()))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity")
+def test_traced_esd_does_not_hang_on_one_core():
+    # jax.jit(ht.esd) of a 48 MB matrix, and an eager vmap, on a process limited to one core:
+    # through the host callback both deadlocked XLA's one-thread CPU pool (jaxlib 0.10).
+    import subprocess
+
+    cpu = min(os.sched_getaffinity(0))
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _ONE_CORE_SCRIPT],
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    top, mean = map(float, proc.stdout.split())
+    assert top == pytest.approx((1 + (2 / 3) ** 0.5) ** 2, rel=0.02)
+    assert mean == pytest.approx((1 + 0.5**0.5) ** 2, rel=0.03)

@@ -155,13 +155,17 @@ def esd(W: Any, *, normalization: str = "N", method: str = "auto") -> Float[Arra
             matrix theory (MP edges ``σ²(1 ± 1/√Q)²``). ``"none"``: eigenvalues of ``WᵀW``, the
             convention of the weightwatcher tool (norms and λ_max differ by the factor N;
             power-law exponents do not).
-        method: ``"auto"`` (default): ``"lapack"`` on the CPU backend, ``"xla"`` elsewhere.
+        method: ``"auto"`` (default): ``"lapack"`` for concrete arrays on the CPU backend,
+            ``"xla"`` for traced ones (under ``jit``, ``vmap``, ``grad``) and on other backends.
             ``"lapack"``: the eigenvalues-only LAPACK driver (``syevd`` with ``jobz='N'``, the
-            one ``numpy.linalg.eigvalsh`` uses) through a host callback; about 2.5× faster on
-            CPU than ``"xla"``, whose ``eigvalsh`` also computes the eigenvectors. Works under
-            ``jit``, ``vmap`` and ``grad`` (a ``custom_jvp``: the derivative
-            ``dλ_i = v_iᵀ dX v_i`` uses XLA's ``eigh`` for the eigenvectors, computed only when
-            differentiating). ``"xla"``: ``jnp.linalg.eigvalsh`` (GPU/TPU solvers).
+            one ``numpy.linalg.eigvalsh`` uses), called directly on concrete arrays; about 2.5×
+            faster on CPU than ``"xla"``, whose ``eigvalsh`` also computes the eigenvectors.
+            Asked for explicitly it also works under ``jit``, ``vmap`` and ``grad``, through a
+            host callback (a ``custom_jvp``: the derivative ``dλ_i = v_iᵀ dX v_i`` uses XLA's
+            ``eigh`` for the eigenvectors, computed only when differentiating), but that
+            callback can deadlock XLA's CPU thread pool when it has a single thread (a one-core
+            machine or container) or several callbacks run at once, with inputs of tens of MB
+            (jaxlib 0.10); ``"auto"`` therefore avoids it. ``"xla"``: ``jnp.linalg.eigvalsh``.
             Derivatives assume simple eigenvalues (as any eigenvalue derivative).
 
     Returns:
@@ -181,11 +185,17 @@ def esd(W: Any, *, normalization: str = "N", method: str = "auto") -> Float[Arra
         Martin & Mahoney (2021), JMLR 22(165), Sec. 3.1.
     """
     check_choice(normalization, "normalization", NORMALIZATIONS)
+    auto = method == "auto"
     method = _resolve_method(method)
     W = _validate(W, host=method == "lapack")
     if method == "lapack" and is_concrete(W):
         lam = jnp.asarray(_esd_host(np.asarray(W), normalization))
     else:
+        if auto:
+            # Traced input (jit, vmap, grad): XLA's own solver. The host callback copies its
+            # argument through XLA's CPU thread pool from inside a pool thread, which deadlocks
+            # when no other pool thread is free (one core, or concurrent callbacks).
+            method = "xla"
         lam = _esd_jit(W, normalization, method)
     if is_concrete(lam):
         if not bool(jnp.all(jnp.isfinite(lam))):
