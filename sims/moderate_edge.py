@@ -115,6 +115,9 @@ def summarise(mu: float, N: int, M: int, lam, wmax, count) -> dict:
         ks_crit_1e3=float(np.sqrt(-np.log(5e-4) / (2 * num))),
         outliers_observed=float(np.mean(count)) if np.all(np.isfinite(count)) else None,
         outliers_predicted=law.outlier_count(1.02 * law.lambda_plus),
+        outliers_predicted_truncated=ht.edge.moderate_edge_law(
+            mu, N, M, bulk="truncated"
+        ).outlier_count(1.02 * law.lambda_plus),
     )
     return row
 

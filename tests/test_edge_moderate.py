@@ -67,9 +67,10 @@ def test_truncated_bulk_variance_is_the_self_consistent_second_moment(entries, m
 
 def test_conditional_error_shrinks_with_n():
     # Each matrix's own largest entry through the map against its λ_max (µ = 2.5, Q = 1).
-    # Measured (sims.moderate_edge, 300 matrices): with the truncated bulk the median relative
-    # error is within 0.3% at N = 200 ... 1600, with σ² it is +2.9% → +0.5%; the spread (median
-    # absolute deviation) is 0.021 → 0.014 → 0.009 for N = 200 → 400 → 800. The spread's estimate
+    # Measured (sims.moderate_edge --full, 400 matrices): with the truncated bulk the median
+    # relative error is within 0.35% at N = 200 ... 3200, with σ² it is +3.1% → +0.4%; the
+    # spread (median absolute deviation, s²) is 0.022 → 0.015 → 0.009 for N = 200 → 400 → 800. The
+    # spread's estimate
     # from 100 matrices has a relative standard error of about 15%, so a ratio bound of 0.8
     # between N = 100 and 400 (expected about 0.5) fails with negligible probability; the median
     # bound is 3 standard errors plus 0.5% of model error (false-failure rate about 0.3%).

@@ -19,9 +19,12 @@ s² replaces σ² in the map, the bulk edge and the Tracy–Widom centring (µ =
 s² = 0.81σ²; ``σ² − s² ∝ (σ√N)^{2−µ}`` vanishes as N grows). The default ``bulk="full"`` keeps
 σ². Measured on sampled matrices (``python -m sims.moderate_edge``, ``docs/calibration.md``):
 each matrix's own largest entry through the map predicts its λ_max with a median relative error
-that shrinks with N (µ = 2.5, N = 200 → 1600: +2.9% → +0.5% with σ², under 0.3% with s²) and a
-spread that shrinks too (0.021 → 0.007); the marginal law (``cdf``) is closer with σ² for
-µ >= 3, where λ_max is often at the bulk edge, and the two agree within sampling error at µ = 2.5.
+that shrinks with N (µ = 2.5, Q = 1, N = 200 → 3200: +3.1% → +0.4% with σ², within 0.35% with
+s²) and a spread that shrinks too (0.032 → 0.0045); the marginal law (``cdf``) reaches the
+sampling floor by N = 800 for µ <= 3 and is closer with σ² for µ >= 3, where λ_max is often at
+the bulk edge. At µ = 3.5 matrices without an outlier have λ_max about one Tracy–Widom scale
+above the Tracy–Widom law (subthreshold entries push the edge up; for µ < 4 the edge is not
+Tracy–Widom), which this law does not model.
 
 For µ > 4 the probability of any outlier vanishes as N grows and the law crosses over to the
 Tracy–Widom law at λ+ (it is stated for all µ > 2 here; the crossover is explicit).
