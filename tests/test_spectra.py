@@ -179,6 +179,8 @@ def test_grad_of_esd_on_the_lapack_path_matches_finite_differences(key):
 
 
 _ONE_CORE_SCRIPT = """
+import os, sys
+os.sched_setaffinity(0, {int(sys.argv[1])})  # before jax starts its thread pools
 import jax
 jax.config.update("jax_enable_x64", True)
 import htrmt as ht
@@ -199,8 +201,7 @@ def test_traced_esd_does_not_hang_on_one_core():
     cpu = min(os.sched_getaffinity(0))
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     proc = subprocess.run(
-        [sys.executable, "-c", _ONE_CORE_SCRIPT],
-        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+        [sys.executable, "-c", _ONE_CORE_SCRIPT, str(cpu)],
         env=env,
         capture_output=True,
         text=True,
