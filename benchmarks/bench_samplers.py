@@ -3,6 +3,9 @@
 - ``student_t``: ``htrmt.ensembles.student_t`` (Bailey's polar method) against
   ``jax.random.t`` (normal over the root of a gamma variate), same shape and dtype; both
   compiled and warm.
+- ``pareto`` and ``levy_stable`` in float32: the tail-resolved draws (two 32-bit words per
+  value) against the single-word ``jax.random.exponential``/``uniform`` form they replaced
+  (whose largest values are cut off at 2^-23), same shape; both compiled and warm.
 - ``prune``: ``htrmt.pruning.prune`` (magnitude and Wanda scores) on all-MiniLM-L6-v2-sized
   dense layers (6 × 384×384, 384×1536, 1536×384) against NumPy's stable argsort doing the same
   masks; warm, and the first call (compilation) reported separately.
@@ -52,6 +55,48 @@ def bench_student_t(repeats: int) -> None:
             warm=True,
         )
         print(f"| {B}×{N}×{M} | {t_raw:.3f} s | {t_ht:.3f} s | {t_raw / t_ht:.1f}× faster |")
+
+
+def bench_tails(repeats: int) -> None:
+    import htrmt as ht
+
+    @jax.jit
+    def pareto_single_word(k):
+        km, ks = jax.random.split(k)
+        e = jax.random.exponential(km, (n,), jnp.float32) / 2.5
+        s = jnp.where(jax.random.bernoulli(ks, 0.5, (n,)), 1.0, -1.0).astype(jnp.float32)
+        return s * jnp.exp(e)
+
+    @jax.jit
+    def stable_single_word(k):
+        kv, ke = jax.random.split(k)
+        hp = jnp.float32(jnp.pi / 2)
+        v = jax.random.uniform(kv, (n,), jnp.float32, minval=-hp, maxval=hp)
+        e = jax.random.exponential(ke, (n,), jnp.float32)
+        a = jnp.float32(1.5)
+        return jnp.sin(a * v) / jnp.cos(v) ** (1 / a) * (jnp.cos((1 - a) * v) / e) ** ((1 - a) / a)
+
+    n = 150 * 200 * 200
+    key = jax.random.key(0)
+    print("\n| float32, 6M entries | single-word draws | tail-resolved (htrmt) | ratio |")
+    print("|---|---|---|---|")
+    for name, raw, new in (
+        (
+            "pareto µ = 2.5",
+            pareto_single_word,
+            lambda: ht.ensembles.pareto(key, (150, 200, 200), mu=2.5, dtype=jnp.float32),
+        ),
+        (
+            "levy_stable α = 1.5",
+            stable_single_word,
+            lambda: ht.ensembles.levy_stable(
+                key, (150, 200, 200), alpha_stable=1.5, dtype=jnp.float32
+            ),
+        ),
+    ):
+        t_raw = median_time(lambda raw=raw: raw(key), repeats, warm=True)
+        t_new = median_time(new, repeats, warm=True)
+        print(f"| {name} | {t_raw:.3f} s | {t_new:.3f} s | {t_new / t_raw:.2f}× the time |")
 
 
 def _numpy_masks(mats, r, norms=None):
@@ -114,6 +159,7 @@ def main(argv=None) -> int:
     cpu = platform.processor() or platform.machine()
     print(f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__}")
     bench_student_t(args.repeats)
+    bench_tails(args.repeats)
     bench_prune(args.repeats)
     return 0
 

@@ -16,43 +16,31 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-__all__ = ["exponential", "half_uniform", "uniform"]
+__all__ = ["exponential", "half_uniform"]
 
 
 def _wide(dt: Any) -> bool:
     return jnp.dtype(dt).itemsize >= 8
 
 
-def half_uniform(key: jax.Array, shape: tuple[int, ...], dt: Any) -> tuple[jax.Array, jax.Array]:
-    """``(lo, flip)``: ``lo`` uniform on (0, 1/2] resolved near 0, ``flip`` a fair boolean.
+def half_uniform(key: jax.Array, shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+    """float32 ``(lo, flip)``: ``lo`` uniform on (0, 1/2] resolved near 0, ``flip`` a fair boolean.
 
     ``u = where(flip, 1 − lo, lo)`` is uniform on (0, 1) and resolved near both ends; callers use
     ``lo`` directly (``log1p(−lo)``, ``sin(π·lo)``) so that nothing is lost forming ``1 − lo``.
     """
-    if _wide(dt):
-        u = jax.random.uniform(key, shape, dt)
-        lo = jnp.where(u < 0.5, u, 1.0 - u)
-        return jnp.maximum(lo, jnp.finfo(dt).tiny), u >= 0.5
     kb, kf = jax.random.split(key)
     bits = jax.random.bits(kb, (2, *shape), jnp.uint32)
     f32 = jnp.float32
     frac = (bits[1].astype(f32) + f32(0.5)) * f32(2.0**-32)  # in (0, 1)
     lo = (bits[0].astype(f32) + frac) * f32(2.0**-33)  # in (0, 1/2]
-    return lo.astype(dt) if jnp.dtype(dt) != f32 else lo, jax.random.bernoulli(kf, 0.5, shape)
-
-
-def uniform(key: jax.Array, shape: tuple[int, ...], dt: Any) -> jax.Array:
-    """Uniform on (0, 1), never 0, resolved near 0 in every precision (for ``u^(−1/µ)``)."""
-    if _wide(dt):
-        return jax.random.uniform(key, shape, dt, minval=jnp.finfo(dt).tiny)
-    lo, flip = half_uniform(key, shape, jnp.float32)
-    return jnp.where(flip, 1 - lo, lo).astype(dt)
+    return lo, jax.random.bernoulli(kf, 0.5, shape)
 
 
 def exponential(key: jax.Array, shape: tuple[int, ...], dt: Any) -> jax.Array:
     """Exp(1) draws, positive, resolved at both ends (large values up to 44 in float32)."""
     if _wide(dt):
         return jax.random.exponential(key, shape, dt)
-    lo, flip = half_uniform(key, shape, jnp.float32)
+    lo, flip = half_uniform(key, shape)
     e = jnp.where(flip, -jnp.log1p(-lo), -jnp.log(lo))
     return e.astype(dt)

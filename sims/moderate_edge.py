@@ -77,7 +77,7 @@ def _top(W: np.ndarray, above: float) -> tuple[float, float]:
 
 def sample_point(key, mu: float, N: int, M: int, num: int, batch: int = 8) -> dict:
     """λ_max, max|w| and the count above 1.02·λ+ of ``num`` sampled matrices."""
-    law = ht.edge.moderate_edge_law(mu, N, M)
+    law = ht.edge.moderate_edge_law(mu, N, M)  # for λ+ only
     keys = jax.random.split(key, num)
     lam, wmax, count = [], [], []
     for i in range(0, num, batch):
@@ -95,8 +95,8 @@ def summarise(mu: float, N: int, M: int, lam, wmax, count) -> dict:
     lam, wmax, count = (np.asarray(a, float) for a in (lam, wmax, count))
     num = lam.size
     row: dict = dict(mu=mu, N=N, M=M, Q=N / M, num=num)
-    for bulk in ("truncated", "full"):
-        law = ht.edge.moderate_edge_law(mu, N, M, bulk=bulk)
+    laws = {b: ht.edge.moderate_edge_law(mu, N, M, bulk=b) for b in ("truncated", "full")}
+    for bulk, law in laws.items():
         r = law.from_entry(wmax) / lam - 1
         med = float(np.median(r))
         row[bulk] = dict(
@@ -108,16 +108,14 @@ def summarise(mu: float, N: int, M: int, lam, wmax, count) -> dict:
             rel_err_median=law.median() / float(np.median(lam)) - 1,
             bulk_variance=law.bulk_variance,
         )
-    law = ht.edge.moderate_edge_law(mu, N, M)
+    above = 1.02 * laws["full"].lambda_plus
     row.update(
         median_sampled=float(np.median(lam)),
         median_max_entry=float(np.median(wmax**2 / N)),
         ks_crit_1e3=float(np.sqrt(-np.log(5e-4) / (2 * num))),
         outliers_observed=float(np.mean(count)) if np.all(np.isfinite(count)) else None,
-        outliers_predicted=law.outlier_count(1.02 * law.lambda_plus),
-        outliers_predicted_truncated=ht.edge.moderate_edge_law(
-            mu, N, M, bulk="truncated"
-        ).outlier_count(1.02 * law.lambda_plus),
+        outliers_predicted=laws["full"].outlier_count(above),
+        outliers_predicted_truncated=laws["truncated"].outlier_count(above),
     )
     return row
 
@@ -156,21 +154,22 @@ def main(argv: list[str] | None = None) -> int:
                 if path.exists():
                     with np.load(path, allow_pickle=False) as z:
                         data = {k: z[k] for k in z.files}
-                    if data["lam"].size != num:
+                    seed = int(data.pop("seed", -1))
+                    if data["lam"].size != num or seed != args.seed:
                         raise ValueError(
-                            f"{path} holds {data['lam'].size} matrices, this mode {num}: "
-                            "use another --out"
+                            f"{path} holds {data['lam'].size} matrices of seed {seed}, this run "
+                            f"{num} of seed {args.seed}: use another --out"
                         )
                 else:
                     key = jax.random.fold_in(jax.random.fold_in(base, int(100 * mu)), N * 8 + Q)
                     data = sample_point(key, mu, N, M, num)
-                    save_arrays(path, **data)
+                    save_arrays(path, seed=args.seed, **data)
                 row = summarise(mu, N, M, **data)
                 rows.append(row)
-                tr = row["truncated"]
+                fu = row["full"]
                 print(
-                    f"mu={mu:g} Q={Q} N={N}: conditional median {tr['cond_median']:+.4f} "
-                    f"(mad {tr['cond_mad']:.4f}), KS {tr['ks']:.3f} (crit "
+                    f"mu={mu:g} Q={Q} N={N}: conditional median {fu['cond_median']:+.4f} "
+                    f"(mad {fu['cond_mad']:.4f}), KS {fu['ks']:.3f} (crit "
                     f"{row['ks_crit_1e3']:.3f}) [{time.time() - t0:.0f} s]",
                     flush=True,
                 )

@@ -137,6 +137,8 @@ def test_bad_input():
         ht.edge.lomax_spike(1.5, 100, 100)
     with pytest.raises(ValueError, match="bulk"):
         ht.edge.moderate_edge_law(3.0, 100, 100, bulk="median")
+    with pytest.raises(ValueError, match="w must be finite"):
+        ht.edge.moderate_edge_law(3.0, 100, 100).from_entry([1.0, np.nan])
     with pytest.raises(ValueError, match="p must"):
         ht.edge.moderate_edge_law(3.0, 100, 100).ppf(1.0)
 

@@ -18,7 +18,7 @@ import scipy.stats
 import htrmt as ht
 from htrmt import _random
 
-_N = 2**22  # beyond float32's 2^23-step uniform only through the tail resolution
+_N = 2**22  # draws per test: the top 200 then lie where float32 jax.random lumped its values
 _TOP = 200
 
 
@@ -59,8 +59,7 @@ def test_float32_pareto_largest_entries(convention):
     w = np.abs(np.asarray(W, np.float64)).ravel()
     e = mu * (np.log(w) if convention == "symmetric" else np.log1p(w))  # exactly Exp(1)
     assert scipy.stats.kstest(_renyi_spacings(e), "expon").statistic < _crit(_TOP)
-    # the largest entry is not capped at 2^(23/µ) = 588
-    assert float(np.max(e)) > 0  # sanity
+    # no ties among the largest entries (float32 jax.random lumped them on log(2^23/k))
     assert np.unique(np.sort(w)[-_TOP:]).size == _TOP
 
 

@@ -182,6 +182,8 @@ class ModerateEdgeLaw:
         compares it with each matrix's own λ_max.
         """
         w = np.abs(np.asarray(w, float))
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"w must be finite, got {np.count_nonzero(~np.isfinite(w))} NaN/Inf")
         return self.g(w / math.sqrt(self.bulk_variance * self.N))
 
     # --- the law of λ_max ----------------------------------------------------------------

@@ -195,7 +195,7 @@ def _stable(key, a, shape, dt, cauchy):
     # Low precision: V = ±(π/2 − φ) with φ = π·lo resolved near 0, where the tail comes from
     # (cos V = sin φ → 0), and every sine and cosine written with a small argument.
     f32 = jnp.float32
-    lo, flip = _random.half_uniform(kv, (n,), f32)
+    lo, flip = _random.half_uniform(kv, (n,))
     sign = jnp.where(flip, f32(1.0), f32(-1.0))
     phi = f32(jnp.pi) * lo
     hp = f32(jnp.pi / 2)

@@ -65,7 +65,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .. import _random
 from .._checks import check_choice, check_int, check_key, check_scalar
 from ._common import as_x
 
@@ -158,7 +157,7 @@ def scale(N: int, mu: float, kind: str = "wishart") -> float:
 def _top_pareto(key, shape, n, K, mu, dt):
     """The ``K`` largest of ``n`` i.i.d. ``|w|`` (``P(|w| > x) = x^-mu``), descending (Rényi)."""
     k1, k2 = jax.random.split(key)
-    G = jnp.cumsum(_random.exponential(k1, (*shape, K), dt), axis=-1)
+    G = jnp.cumsum(jax.random.exponential(k1, (*shape, K), dt), axis=-1)
     # Gamma(n + 1 − K) by the Wilson–Hilferty cube (relative error < 1e-3 of its spread for a >= 1;
     # irrelevant here, where it only sets the overall scale n of the order statistics).
     a = n + 1.0 - K
@@ -186,7 +185,7 @@ def _side_finite(key, P, n, K, mu, scale2, R, dt):
     k1, k2 = jax.random.split(key)
     w = _top_pareto(k1, (P,), n, K, mu, dt)
     rem = (n - K) * scale2 * _m2_trunc(jnp.log(w[:, -1]), mu)
-    w1 = w[:, 1:2] * _random.uniform(k2, (P, R), dt) ** (-1.0 / mu)
+    w1 = w[:, 1:2] * jax.random.uniform(k2, (P, R), dt, minval=1e-30) ** (-1.0 / mu)
     return scale2 * w**2, rem, scale2 * w1**2
 
 
@@ -203,9 +202,9 @@ def _side_wigner_finite(key, P, N, K, mu, scale2, dscale, R, dt):
     c = scale2 * (w + sign * partner) ** 2
     rem = (N - 1 - K) * scale2 * 2.0 * _m2_trunc(jnp.log(w[:, -1]), mu)
     kd1, kd2 = jax.random.split(k4)
-    dmag = jnp.exp(_random.exponential(kd1, (P,), dt) / mu)
+    dmag = jnp.exp(jax.random.exponential(kd1, (P,), dt) / mu)
     dsign = jnp.where(jax.random.bernoulli(kd2, 0.5, (P,)), 1.0, -1.0).astype(dt)
-    w1 = w[:, 1:2] * _random.uniform(k5, (P, R), dt) ** (-1.0 / mu)
+    w1 = w[:, 1:2] * jax.random.uniform(k5, (P, R), dt, minval=1e-30) ** (-1.0 / mu)
     c1 = scale2 * (w1 + sign[:, :1] * partner[:, :1]) ** 2
     return c, rem, c1, dscale * dsign * dmag
 
@@ -214,10 +213,10 @@ def _side_limit(key, P, K, mu, C, R, dt):
     """Poisson-process couplings ``(C/Γ_k)^(2/µ)``, the mean of the points below the ``K``-th, and
     ``R`` redraws of the largest given the second (``Γ_1 | Γ_2 ~ U(0, Γ_2)``)."""
     k1, k2 = jax.random.split(key)
-    G = jnp.cumsum(_random.exponential(k1, (P, K), dt), axis=-1)
+    G = jnp.cumsum(jax.random.exponential(k1, (P, K), dt), axis=-1)
     c = (C / G) ** (2.0 / mu)
     rem = C * (mu / 2) / (1 - mu / 2) * c[:, -1] ** (1 - mu / 2)
-    c1 = c[:, 1:2] * _random.uniform(k2, (P, R), dt) ** (-2.0 / mu)
+    c1 = c[:, 1:2] * jax.random.uniform(k2, (P, R), dt, minval=1e-30) ** (-2.0 / mu)
     return c, rem, c1
 
 
