@@ -439,7 +439,38 @@ def test_lengths_share_a_compiled_bucket_without_changing_the_fit():
     ]
     lam = 1.0 + jax.random.pareto(jax.random.key(7), 2.0, (300,))
     padded = ht.fit.powerlaw(lam)
-    direct = P._fit_jit(lam, None, None, None, None, ks="two_sided", min_tail=3)
+    # absent xmin_range / alpha_max as None here, as (-inf, inf) / inf in the public call
+    direct = P._fit_jit(lam, None, None, None, None, *P._traced_options("two_sided", 3))
     for f in ("alpha", "xmin", "D", "sigma", "num_tail", "status", "num_data", "loglik"):
         assert np.asarray(getattr(padded, f)) == np.asarray(getattr(direct, f)), f
     assert int(padded.num_data) == 300
+
+
+def test_options_do_not_recompile():
+    """``ks``, ``min_tail``, ``xmin_range`` and ``alpha_max`` are arguments of one program: a
+    length bucket and dtype compile once, whatever the options (xmin and xmax, which change the
+    algorithm, are their own programs); the static fields of the result follow the call."""
+    lam = 1.0 + jax.random.pareto(jax.random.key(8), 1.5, (203,))  # bucket 224: not used elsewhere
+    P._fit_jit.clear_cache()
+    fits = [
+        ht.fit.powerlaw(lam),
+        ht.fit.powerlaw(lam, ks="powerlaw"),
+        ht.fit.powerlaw(lam, min_tail=50),
+        ht.fit.powerlaw(lam, xmin_range=(1.5, 4.0)),
+        ht.fit.powerlaw(lam, alpha_max=3.0, ks="powerlaw", min_tail=5),
+    ]
+    assert P._fit_jit._cache_size() == 1
+    assert [(f.ks, f.min_tail) for f in fits] == [
+        ("two_sided", 3),
+        ("powerlaw", 3),
+        ("two_sided", 50),
+        ("two_sided", 3),
+        ("powerlaw", 5),
+    ]
+    assert int(fits[2].num_tail) >= 50 and 1.5 <= float(fits[3].xmin) <= 4.0
+    # every candidate's left-limit D is <= its two-sided D, so the minima are ordered too
+    assert float(fits[1].D) <= float(fits[0].D)
+    # the messages use the static min_tail of the call
+    top = float(jnp.sort(lam)[-3])  # a given xmin with a 3-point tail
+    bad = ht.fit.powerlaw(lam, xmin=top, min_tail=10, throw=False)
+    assert not bool(bad.ok) and "min_tail=10" in bad.message

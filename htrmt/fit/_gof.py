@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .._checks import check_bool, check_int, check_key, is_concrete, renamed_keyword
@@ -18,7 +20,9 @@ from ._powerlaw import (
     _check_options,
     _eager_data_checks,
     _fit_impl,
+    _traced_options,
     _validate_x,
+    _with_options,
 )
 
 __all__ = ["GoodnessOfFit", "powerlaw_gof"]
@@ -61,7 +65,7 @@ class GoodnessOfFit(eqx.Module):
         return self.fit.message
 
 
-def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, *, ks, min_tail, alpha_max):
+def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, two_sided, min_tail, alpha_max):
     """One synthetic data set of the CSN semi-parametric bootstrap, re-fit from scratch."""
     dt = xs_sorted.dtype
     n = xs_sorted.shape[0]
@@ -79,13 +83,13 @@ def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, *, ks, min_tail, alp
     y = jnp.where(
         jnp.arange(n, dtype=jnp.int32) < start, jnp.zeros((), dt), y
     )  # same count of positive values
-    f = _fit_impl(y, None, None, ks, min_tail, None, alpha_max)
+    f = _fit_impl(y, None, None, two_sided, min_tail, None, alpha_max)
     return f.D, f.alpha, f.xmin, f.status
 
 
-@functools.partial(jax.jit, static_argnames=("num_bootstrap", "batch_size", "ks", "min_tail"))
-def _gof_jit(key, x, alpha_max, *, num_bootstrap, batch_size, ks, min_tail):
-    fit = _fit_impl(x, None, None, ks, min_tail, None, alpha_max)
+@functools.partial(jax.jit, static_argnames=("num_bootstrap", "batch_size"))
+def _gof_jit(key, x, alpha_max, two_sided, min_tail, *, num_bootstrap, batch_size):
+    fit = _fit_impl(x, None, None, two_sided, min_tail, None, alpha_max)
     xs = jnp.sort(x)
     # only positive values take part (non-positive ones are dropped by the fit as well): the
     # synthetic sets have n_pos = fit.num_data points, padded with zeros that the fit ignores.
@@ -101,9 +105,9 @@ def _gof_jit(key, x, alpha_max, *, num_bootstrap, batch_size, ks, min_tail):
             fit.alpha,
             fit.xmin,
             fit.num_tail,
-            ks=ks,
-            min_tail=min_tail,
-            alpha_max=alpha_max,
+            two_sided,
+            min_tail,
+            alpha_max,
         )
         return D, a, xm, st
 
@@ -188,10 +192,10 @@ def powerlaw_gof(
     g = _gof_jit(
         key,
         x,
-        None if alpha_max is None else jnp.asarray(alpha_max, dt),
+        jnp.asarray(np.inf if alpha_max is None else alpha_max, dt),
+        *_traced_options(ks, min_tail),
         num_bootstrap=num_bootstrap,
         batch_size=batch_size,
-        ks=ks,
-        min_tail=min_tail,
     )
+    g = dataclasses.replace(g, fit=_with_options(g.fit, ks, min_tail))
     return raise_if_failed(g, "power-law fit of evals", guard="p_value") if throw else g

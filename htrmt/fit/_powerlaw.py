@@ -25,6 +25,7 @@ Everything is ``jax.jit``-able with static shapes: a tail is an index and a coun
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any
@@ -312,7 +313,14 @@ def _fitted_cdf(dL: Array, beta: Array, R: Array | None) -> Array:
 
 
 def _dev_at(
-    p: _Prep, K: Array, beta: Array, R: Array | None, ks: str, G: Array, *, reduce: bool = True
+    p: _Prep,
+    K: Array,
+    beta: Array,
+    R: Array | None,
+    two_sided: Array,
+    G: Array,
+    *,
+    reduce: bool = True,
 ) -> Array:
     """KS deviation of the candidate tails K (C,) at the points G (its max over G, a lower bound
     on their D; ``reduce=False``: the deviation at each point)."""
@@ -327,25 +335,25 @@ def _dev_at(
         p.lof[G][None, :],
         p.upf[G][None, :],
         None if R is None else G[None, :] < p.hi,
-        ks,
+        two_sided,
     )
 
 
-def _dist_full(p: _Prep, K: Array, beta: Array, R: Array | None, ks: str) -> Array:
+def _dist_full(p: _Prep, K: Array, beta: Array, R: Array | None, two_sided: Array) -> Array:
     """Exact KS distance of the candidate tails K (C,) over all their points."""
-    return _dev_at(p, K, beta, R, ks, jnp.arange(p.xs.shape[0], dtype=jnp.int32))
+    return _dev_at(p, K, beta, R, two_sided, jnp.arange(p.xs.shape[0], dtype=jnp.int32))
 
 
 def _chunk_size(n: int, target: int = 1 << 21) -> int:
     return int(max(1, min(256, target // max(n, 1))))
 
 
-def _dev(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Array:
+def _dev(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, two_sided) -> Array:
     """KS deviation of tails starting at ``Kc`` maximised over the points on the last axis."""
-    return jnp.max(_dev_points(p, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks), axis=-1)
+    return jnp.max(_dev_points(p, Kc, Lk, beta, R, LJ, loJ, upJ, valid, two_sided), axis=-1)
 
 
-def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Array:
+def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, two_sided) -> Array:
     """KS deviation of tails starting at ``Kc`` at each point on the last axis.
 
     Broadcast shapes (no gathers). Points before the tail give 0 by construction (``ln(x/xmin)``
@@ -358,19 +366,18 @@ def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, ks: str) -> Arra
     inv_m = 1 / jnp.maximum(p.hi - Kc, 1).astype(dt)
     Kf = Kc.astype(dt)
     g = F - jnp.maximum(loJ - Kf, zero) * inv_m
-    if ks == "powerlaw":
-        dev = jnp.abs(g)
-    else:
-        # right limit = left limit + c, c = (size of the run of ties)/m (0 before the tail);
-        # max(g, c - g) = c/2 + |g - c/2| uses g once (keeps the XLA loop fused and vectorised)
-        h = jnp.minimum(jnp.maximum(upJ - Kf, zero), upJ - loJ) * (0.5 * inv_m)
-        dev = h + jnp.abs(g - h)
+    # two-sided: right limit = left limit + c, c = (size of the run of ties)/m (0 before the
+    # tail); max(g, c - g) = c/2 + |g - c/2| uses g once (keeps the XLA loop fused and
+    # vectorised). The package's convention compares the left limit only: h = 0 gives |g|.
+    h = jnp.minimum(jnp.maximum(upJ - Kf, zero), upJ - loJ) * (0.5 * inv_m)
+    h = jnp.where(two_sided, h, zero)
+    dev = h + jnp.abs(g - h)
     if valid is not None:
         dev = jnp.where(valid, dev, zero)
     return dev
 
 
-def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
+def _lower_bounds(p: _Prep, beta: Array, R: Array | None, two_sided: Array) -> Array:
     """``LB_k <= D_k`` for every k: the deviation at a coarse grid and the tail's first points."""
     n = p.xs.shape[0]
     idx = jnp.arange(n, dtype=jnp.int32)
@@ -385,7 +392,7 @@ def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
     Kb = jnp.concatenate([idx, jnp.full((pad,), n - 1, jnp.int32)]).reshape(nb, B)
 
     def block(Kblk):
-        return _dev_at(p, Kblk, beta[Kblk], None if R is None else R[Kblk], ks, G)
+        return _dev_at(p, Kblk, beta[Kblk], None if R is None else R[Kblk], two_sided, G)
 
     lb_grid = jax.lax.map(block, Kb).reshape(-1)[:n]
     # band part: points k .. k+band-1 (n × band windows)
@@ -403,7 +410,7 @@ def _lower_bounds(p: _Prep, beta: Array, R: Array | None, ks: str) -> Array:
         p.lof[shc],
         p.upf[shc],
         valid,
-        ks,
+        two_sided,
     )
     return jnp.maximum(lb_grid, lb_band)
 
@@ -420,7 +427,7 @@ def _keep_best(d: Array, K: Array, best_d: Array, best_k: Array, n: int) -> tupl
     return jnp.where(better, dmin, best_d), jnp.where(better, kmin, best_k)
 
 
-def _search_witness(p: _Prep, beta, R, ks: str, score: Array, C: int):
+def _search_witness(p: _Prep, beta, R, two_sided: Array, score: Array, C: int):
     """Branch and bound whose bounds learn from the exact evaluations (large samples).
 
     Each round takes the C candidates of smallest bound, computes their exact D and where the
@@ -440,14 +447,14 @@ def _search_witness(p: _Prep, beta, R, ks: str, score: Array, C: int):
     def body(state):
         score, best_d, best_k, rounds = state
         K = jax.lax.top_k(-score, C)[1].astype(jnp.int32)
-        dev = _dev_at(p, K, beta[K], None if R is None else R[K], ks, idx, reduce=False)
+        dev = _dev_at(p, K, beta[K], None if R is None else R[K], two_sided, idx, reduce=False)
         d = jnp.where(jnp.isfinite(score[K]), jnp.max(dev, axis=-1), inf)
         best_d, best_k = _keep_best(d, K, best_d, best_k, n)
         wit = jnp.argmax(dev, axis=-1).astype(jnp.int32)  # where each supremum is reached
         # every candidate's deviation at the witness points is a lower bound on its D
         score = score.at[K].set(inf)
         score = jnp.where(
-            jnp.isfinite(score), jnp.maximum(score, _dev_at(p, idx, beta, R, ks, wit)), inf
+            jnp.isfinite(score), jnp.maximum(score, _dev_at(p, idx, beta, R, two_sided, wit)), inf
         )
         return score, best_d, best_k, rounds + 1
 
@@ -456,17 +463,17 @@ def _search_witness(p: _Prep, beta, R, ks: str, score: Array, C: int):
     return best_k, best_d, rounds * C
 
 
-def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
+def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, two_sided: Array):
     """Exact argmin of D over the valid candidates (branch and bound). Returns (k, D, visited)."""
     n = p.xs.shape[0]
     dt = p.xs.dtype
     inf = jnp.asarray(jnp.inf, dt)
 
     # 1. lower bounds from a coarse grid of points and the first `band` points of each tail.
-    score = jnp.where(valid, _lower_bounds(p, beta, R, ks), inf)
+    score = jnp.where(valid, _lower_bounds(p, beta, R, two_sided), inf)
     if n > _WITNESS_ABOVE:
         # small chunks: one or two rounds of witnesses usually settle the search
-        return _search_witness(p, beta, R, ks, score, _chunk_size(n, 1 << 19))
+        return _search_witness(p, beta, R, two_sided, score, _chunk_size(n, 1 << 19))
 
     # 2. exact D in increasing lower-bound order until the bound passes the best D.
     order = jnp.argsort(score, stable=True).astype(jnp.int32)
@@ -483,7 +490,7 @@ def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, ks: str):
         start, best_d, best_k = state
         K = jax.lax.dynamic_slice(order_p, (start,), (C,))
         ok = ((start + jnp.arange(C, dtype=jnp.int32)) < nvalid) & valid[K]
-        d = jnp.where(ok, _dist_full(p, K, beta[K], None if R is None else R[K], ks), inf)
+        d = jnp.where(ok, _dist_full(p, K, beta[K], None if R is None else R[K], two_sided), inf)
         best_d, best_k = _keep_best(d, K, best_d, best_k, n)
         return start + C, best_d, best_k
 
@@ -553,6 +560,9 @@ def _check_options(ks, min_tail, xmin, xmax, xmin_range, alpha_max):
 
 
 def _candidates(p: _Prep, alpha, conv, min_tail, xmin_range, alpha_max, dt):
+    """Admissible candidate xmins. ``min_tail`` may be traced; ``xmin_range`` (a pair) and
+    ``alpha_max`` are optional (``None``: no restriction; ``(-inf, inf)`` and ``inf`` give the
+    same candidates)."""
     n = p.xs.shape[0]
     idx = jnp.arange(n, dtype=jnp.int32)
     valid = p.pos & p.first & (idx < p.hi) & (p.m >= min_tail) & (p.distinct >= 2) & conv
@@ -565,7 +575,16 @@ def _candidates(p: _Prep, alpha, conv, min_tail, xmin_range, alpha_max, dt):
     return valid
 
 
-def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
+def _traced_options(ks: str, min_tail: int) -> tuple[Array, Array]:
+    """``ks`` and ``min_tail`` as arrays, so that they are arguments of one compiled program
+    rather than part of its key (a fit with other options does not recompile)."""
+    return jnp.asarray(ks == "two_sided"), jnp.asarray(min_tail, jnp.int32)
+
+
+def _fit_impl(x, xmin, xmax, two_sided, min_tail, xmin_range, alpha_max):
+    """The fit as a traceable function. ``two_sided`` (bool) and ``min_tail`` (int) may be
+    traced; the result carries the default static ``ks``/``min_tail``, which the caller sets
+    (:func:`_with_options`)."""
     dt = x.dtype
     n = x.shape[0]
     xmax_a = None if xmax is None else jnp.asarray(xmax, dt)
@@ -580,7 +599,7 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
         alpha_all, sigma_all, conv = _alphas(p, xmax_a)
         valid = _candidates(p, alpha_all, conv, min_tail, xmin_range, alpha_max, dt)
         R = None if xmax_a is None else jnp.log(xmax_a) - p.L
-        k, D, _ = _search(p, valid, alpha_all - 1, R, ks)
+        k, D, _ = _search(p, valid, alpha_all - 1, R, two_sided)
         found = k < n
         kk = jnp.minimum(k, n - 1)
         alpha, sigma = alpha_all[kk], sigma_all[kk]
@@ -615,11 +634,9 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
         Elo = (p.lo[None, :] - k).astype(dt) / mf
         zero = jnp.zeros((), dt)
         dplus = jnp.max(jnp.where(valid_pts, F - Elo, zero))
-        if ks == "powerlaw":
-            dminus = jnp.max(jnp.where(valid_pts, Elo - F, zero))
-        else:
-            Eup = (p.up[None, :] - k).astype(dt) / mf
-            dminus = jnp.max(jnp.where(valid_pts, Eup - F, zero))
+        Eup = (p.up[None, :] - k).astype(dt) / mf
+        Eminus = jnp.where(two_sided, Eup, Elo)
+        dminus = jnp.max(jnp.where(valid_pts, Eminus - F, zero))
         D = jnp.maximum(dplus, dminus)
         ndist = jnp.where(k < n, p.distinct[kk], 0)
         status = jnp.where(
@@ -648,16 +665,21 @@ def _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, alpha_max):
         status=status,
         num_data=npos,
         loglik=jnp.where(good, loglik, nan),
-        ks=ks,
-        min_tail=min_tail,
     )
 
 
-# Optional arguments travel as ``None`` (an empty pytree), so each combination of given and
-# absent options is its own trace without any flag.
-@functools.partial(jax.jit, static_argnames=("ks", "min_tail"))
-def _fit_jit(x, xmin, xmax, xmin_range, amax, *, ks, min_tail):
-    return _fit_impl(x, xmin, xmax, ks, min_tail, xmin_range, amax)
+def _with_options(fit: PowerLawFit, ks: str, min_tail: int) -> PowerLawFit:
+    """``fit`` with its static ``ks`` and ``min_tail`` fields set."""
+    return dataclasses.replace(fit, ks=ks, min_tail=min_tail)
+
+
+# ``xmin`` and ``xmax`` travel as ``None`` (an empty pytree) when absent: they change the
+# algorithm, so each is its own trace. The other options are array arguments (an absent
+# ``xmin_range`` is ``(-inf, inf)``, an absent ``alpha_max`` is ``inf``: the same candidates),
+# so that one program per length bucket, dtype and xmin/xmax presence serves every setting.
+@jax.jit
+def _fit_jit(x, xmin, xmax, xmin_range, amax, two_sided, min_tail):
+    return _fit_impl(x, xmin, xmax, two_sided, min_tail, xmin_range, amax)
 
 
 @renamed_keyword(x="evals")
@@ -745,18 +767,21 @@ def powerlaw(
         _eager_data_checks(x, min_tail)
     dt = x.dtype
 
-    def arr(v: Any) -> Array | None:
-        return None if v is None else jnp.asarray(v, dt)
+    def arr(v: Any, absent: float | None = None) -> Array | None:
+        if v is None:
+            return None if absent is None else jnp.asarray(absent, dt)
+        return jnp.asarray(v, dt)
 
+    lo, hi = (-np.inf, np.inf) if xmin_range is None else xmin_range
     fit = _fit_jit(
         _pad_to_bucket(x),
         arr(xmin),
         arr(xmax),
-        None if xmin_range is None else (arr(xmin_range[0]), arr(xmin_range[1])),
-        arr(alpha_max),
-        ks=ks,
-        min_tail=min_tail,
+        (arr(lo), arr(hi)),
+        arr(alpha_max, np.inf),
+        *_traced_options(ks, min_tail),
     )
+    fit = _with_options(fit, ks, min_tail)
     if throw:
         fit = _throw(fit)
     return fit
@@ -819,14 +844,13 @@ def powerlaw_scan(
     return _scan_jit(
         x,
         None if xmax is None else jnp.asarray(xmax, x.dtype),
-        ks=ks,
-        min_tail=min_tail,
+        *_traced_options(ks, min_tail),
         num_xmin=num_xmin,
     )
 
 
-@functools.partial(jax.jit, static_argnames=("ks", "min_tail", "num_xmin"))
-def _scan_jit(x, xmax_a, *, ks, min_tail, num_xmin):
+@functools.partial(jax.jit, static_argnames=("num_xmin",))
+def _scan_jit(x, xmax_a, two_sided, min_tail, *, num_xmin):
     dt = x.dtype
     n = x.shape[0]
     p = _prepare(x, xmax_a)
@@ -843,9 +867,9 @@ def _scan_jit(x, xmax_a, *, ks, min_tail, num_xmin):
     R = None if xmax_a is None else jnp.log(xmax_a) - p.L
     C = _chunk_size(n)
     D = jax.lax.map(
-        lambda k: _dist_full(p, k[None], alpha[k][None] - 1, None if R is None else R[k][None], ks)[
-            0
-        ],
+        lambda k: _dist_full(
+            p, k[None], alpha[k][None] - 1, None if R is None else R[k][None], two_sided
+        )[0],
         K,
         batch_size=C,
     )
