@@ -87,7 +87,7 @@ def _replicate(key, xs_sorted, k_body, alpha, xmin, n_tail, two_sided, min_tail,
     return f.D, f.alpha, f.xmin, f.status
 
 
-@functools.partial(jax.jit, static_argnames=("num_bootstrap", "batch_size"))
+@functools.partial(jax.jit, static_argnames=("two_sided", "num_bootstrap", "batch_size"))
 def _gof_jit(key, x, alpha_max, two_sided, min_tail, *, num_bootstrap, batch_size):
     fit = _fit_impl(x, None, None, two_sided, min_tail, None, alpha_max)
     xs = jnp.sort(x)
@@ -192,7 +192,9 @@ def powerlaw_gof(
     g = _gof_jit(
         key,
         x,
-        jnp.asarray(np.inf if alpha_max is None else alpha_max, dt),
+        np.asarray(np.inf if alpha_max is None else alpha_max, dt)
+        if alpha_max is None or is_concrete(alpha_max)
+        else jnp.asarray(alpha_max, dt),
         *_traced_options(ks, min_tail),
         num_bootstrap=num_bootstrap,
         batch_size=batch_size,

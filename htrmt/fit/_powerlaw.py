@@ -366,12 +366,13 @@ def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, two_sided) -> Ar
     inv_m = 1 / jnp.maximum(p.hi - Kc, 1).astype(dt)
     Kf = Kc.astype(dt)
     g = F - jnp.maximum(loJ - Kf, zero) * inv_m
-    # two-sided: right limit = left limit + c, c = (size of the run of ties)/m (0 before the
-    # tail); max(g, c - g) = c/2 + |g - c/2| uses g once (keeps the XLA loop fused and
-    # vectorised). The package's convention compares the left limit only: h = 0 gives |g|.
-    h = jnp.minimum(jnp.maximum(upJ - Kf, zero), upJ - loJ) * (0.5 * inv_m)
-    h = jnp.where(two_sided, h, zero)
-    dev = h + jnp.abs(g - h)
+    if not two_sided:  # the package's convention: the left limit only
+        dev = jnp.abs(g)
+    else:
+        # right limit = left limit + c, c = (size of the run of ties)/m (0 before the tail);
+        # max(g, c - g) = c/2 + |g - c/2| uses g once (keeps the XLA loop fused and vectorised)
+        h = jnp.minimum(jnp.maximum(upJ - Kf, zero), upJ - loJ) * (0.5 * inv_m)
+        dev = h + jnp.abs(g - h)
     if valid is not None:
         dev = jnp.where(valid, dev, zero)
     return dev
@@ -575,16 +576,17 @@ def _candidates(p: _Prep, alpha, conv, min_tail, xmin_range, alpha_max, dt):
     return valid
 
 
-def _traced_options(ks: str, min_tail: int) -> tuple[Array, Array]:
-    """``ks`` and ``min_tail`` as arrays, so that they are arguments of one compiled program
-    rather than part of its key (a fit with other options does not recompile)."""
-    return jnp.asarray(ks == "two_sided"), jnp.asarray(min_tail, jnp.int32)
+def _traced_options(ks: str, min_tail: int) -> tuple[bool, np.ndarray]:
+    """``ks`` as the static flag ``two_sided`` (the package's convention skips the right-limit
+    term: a variant of its own, as fast as before) and ``min_tail`` as an array argument, so that
+    other tail sizes do not recompile."""
+    return ks == "two_sided", np.asarray(min_tail, np.int32)
 
 
 def _fit_impl(x, xmin, xmax, two_sided, min_tail, xmin_range, alpha_max):
-    """The fit as a traceable function. ``two_sided`` (bool) and ``min_tail`` (int) may be
-    traced; the result carries the default static ``ks``/``min_tail``, which the caller sets
-    (:func:`_with_options`)."""
+    """The fit as a traceable function. ``two_sided`` is a Python bool (the KS convention);
+    ``min_tail`` may be traced; the result carries the default static ``ks``/``min_tail``,
+    which the caller sets (:func:`_with_options`)."""
     dt = x.dtype
     n = x.shape[0]
     xmax_a = None if xmax is None else jnp.asarray(xmax, dt)
@@ -634,8 +636,7 @@ def _fit_impl(x, xmin, xmax, two_sided, min_tail, xmin_range, alpha_max):
         Elo = (p.lo[None, :] - k).astype(dt) / mf
         zero = jnp.zeros((), dt)
         dplus = jnp.max(jnp.where(valid_pts, F - Elo, zero))
-        Eup = (p.up[None, :] - k).astype(dt) / mf
-        Eminus = jnp.where(two_sided, Eup, Elo)
+        Eminus = (p.up[None, :] - k).astype(dt) / mf if two_sided else Elo
         dminus = jnp.max(jnp.where(valid_pts, Eminus - F, zero))
         D = jnp.maximum(dplus, dminus)
         ndist = jnp.where(k < n, p.distinct[kk], 0)
@@ -674,10 +675,11 @@ def _with_options(fit: PowerLawFit, ks: str, min_tail: int) -> PowerLawFit:
 
 
 # ``xmin`` and ``xmax`` travel as ``None`` (an empty pytree) when absent: they change the
-# algorithm, so each is its own trace. The other options are array arguments (an absent
-# ``xmin_range`` is ``(-inf, inf)``, an absent ``alpha_max`` is ``inf``: the same candidates),
-# so that one program per length bucket, dtype and xmin/xmax presence serves every setting.
-@jax.jit
+# algorithm, so each is its own trace, as is each KS convention (static ``two_sided``). The
+# other options are array arguments (an absent ``xmin_range`` is ``(-inf, inf)``, an absent
+# ``alpha_max`` is ``inf``: the same candidates), so that one program per length bucket, dtype,
+# convention and xmin/xmax presence serves every ``min_tail``, range and ``alpha_max``.
+@functools.partial(jax.jit, static_argnames=("two_sided",))
 def _fit_jit(x, xmin, xmax, xmin_range, amax, two_sided, min_tail):
     return _fit_impl(x, xmin, xmax, two_sided, min_tail, xmin_range, amax)
 
@@ -767,10 +769,12 @@ def powerlaw(
         _eager_data_checks(x, min_tail)
     dt = x.dtype
 
-    def arr(v: Any, absent: float | None = None) -> Array | None:
+    def arr(v: Any, absent: float | None = None) -> Any:
+        # concrete options go as host scalars (cheaper to pass than device arrays; one kind of
+        # argument, so one compiled program); traced ones as they are
         if v is None:
-            return None if absent is None else jnp.asarray(absent, dt)
-        return jnp.asarray(v, dt)
+            return None if absent is None else np.asarray(absent, dt)
+        return np.asarray(v, dt) if is_concrete(v) else jnp.asarray(v, dt)
 
     lo, hi = (-np.inf, np.inf) if xmin_range is None else xmin_range
     fit = _fit_jit(
@@ -849,7 +853,7 @@ def powerlaw_scan(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("num_xmin",))
+@functools.partial(jax.jit, static_argnames=("two_sided", "num_xmin"))
 def _scan_jit(x, xmax_a, two_sided, min_tail, *, num_xmin):
     dt = x.dtype
     n = x.shape[0]
