@@ -20,6 +20,7 @@ from ._powerlaw import (
     _check_options,
     _eager_data_checks,
     _fit_impl,
+    _option,
     _traced_options,
     _validate_x,
     _with_options,
@@ -192,9 +193,7 @@ def powerlaw_gof(
     g = _gof_jit(
         key,
         x,
-        np.asarray(np.inf if alpha_max is None else alpha_max, dt)
-        if alpha_max is None or is_concrete(alpha_max)
-        else jnp.asarray(alpha_max, dt),
+        _option(alpha_max, dt, absent=np.inf),
         *_traced_options(ks, min_tail),
         num_bootstrap=num_bootstrap,
         batch_size=batch_size,

@@ -317,7 +317,7 @@ def _dev_at(
     K: Array,
     beta: Array,
     R: Array | None,
-    two_sided: Array,
+    two_sided: bool,
     G: Array,
     *,
     reduce: bool = True,
@@ -339,7 +339,7 @@ def _dev_at(
     )
 
 
-def _dist_full(p: _Prep, K: Array, beta: Array, R: Array | None, two_sided: Array) -> Array:
+def _dist_full(p: _Prep, K: Array, beta: Array, R: Array | None, two_sided: bool) -> Array:
     """Exact KS distance of the candidate tails K (C,) over all their points."""
     return _dev_at(p, K, beta, R, two_sided, jnp.arange(p.xs.shape[0], dtype=jnp.int32))
 
@@ -378,7 +378,7 @@ def _dev_points(p: _Prep, Kc, Lk, beta, R, LJ, loJ, upJ, valid, two_sided) -> Ar
     return dev
 
 
-def _lower_bounds(p: _Prep, beta: Array, R: Array | None, two_sided: Array) -> Array:
+def _lower_bounds(p: _Prep, beta: Array, R: Array | None, two_sided: bool) -> Array:
     """``LB_k <= D_k`` for every k: the deviation at a coarse grid and the tail's first points."""
     n = p.xs.shape[0]
     idx = jnp.arange(n, dtype=jnp.int32)
@@ -428,7 +428,7 @@ def _keep_best(d: Array, K: Array, best_d: Array, best_k: Array, n: int) -> tupl
     return jnp.where(better, dmin, best_d), jnp.where(better, kmin, best_k)
 
 
-def _search_witness(p: _Prep, beta, R, two_sided: Array, score: Array, C: int):
+def _search_witness(p: _Prep, beta, R, two_sided: bool, score: Array, C: int):
     """Branch and bound whose bounds learn from the exact evaluations (large samples).
 
     Each round takes the C candidates of smallest bound, computes their exact D and where the
@@ -464,7 +464,7 @@ def _search_witness(p: _Prep, beta, R, two_sided: Array, score: Array, C: int):
     return best_k, best_d, rounds * C
 
 
-def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, two_sided: Array):
+def _search(p: _Prep, valid: Array, beta: Array, R: Array | None, two_sided: bool):
     """Exact argmin of D over the valid candidates (branch and bound). Returns (k, D, visited)."""
     n = p.xs.shape[0]
     dt = p.xs.dtype
@@ -669,6 +669,15 @@ def _fit_impl(x, xmin, xmax, two_sided, min_tail, xmin_range, alpha_max):
     )
 
 
+def _option(v: Any, dt: Any, absent: float | None = None) -> Any:
+    """An optional scalar argument of a compiled fit: ``None`` stays ``None`` (or becomes
+    ``absent``); concrete values go as host scalars (cheaper to pass than device arrays, and one
+    kind of argument, so one compiled program); traced ones as they are."""
+    if v is None:
+        return None if absent is None else np.asarray(absent, dt)
+    return np.asarray(v, dt) if is_concrete(v) else jnp.asarray(v, dt)
+
+
 def _with_options(fit: PowerLawFit, ks: str, min_tail: int) -> PowerLawFit:
     """``fit`` with its static ``ks`` and ``min_tail`` fields set."""
     return dataclasses.replace(fit, ks=ks, min_tail=min_tail)
@@ -769,20 +778,13 @@ def powerlaw(
         _eager_data_checks(x, min_tail)
     dt = x.dtype
 
-    def arr(v: Any, absent: float | None = None) -> Any:
-        # concrete options go as host scalars (cheaper to pass than device arrays; one kind of
-        # argument, so one compiled program); traced ones as they are
-        if v is None:
-            return None if absent is None else np.asarray(absent, dt)
-        return np.asarray(v, dt) if is_concrete(v) else jnp.asarray(v, dt)
-
     lo, hi = (-np.inf, np.inf) if xmin_range is None else xmin_range
     fit = _fit_jit(
         _pad_to_bucket(x),
-        arr(xmin),
-        arr(xmax),
-        (arr(lo), arr(hi)),
-        arr(alpha_max, np.inf),
+        _option(xmin, dt),
+        _option(xmax, dt),
+        (_option(lo, dt), _option(hi, dt)),
+        _option(alpha_max, dt, absent=np.inf),
         *_traced_options(ks, min_tail),
     )
     fit = _with_options(fit, ks, min_tail)
